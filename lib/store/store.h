@@ -1,0 +1,141 @@
+// Store: the RocksDB-backed entry store. It knows entries, ids, DNs, the tree
+// and index keys, but not the schema: the backend computes normalised index
+// keys and hands them in. One column family per keyspace (see keys.h).
+//
+// Thread-safety: Store is safe for concurrent use. Reads see the latest
+// committed state. A WriteTxn belongs to one thread at a time and writes
+// nothing until Commit(), which applies it as one atomic RocksDB WriteBatch
+// (synced to the WAL when StoreOptions::sync_writes). Writers must be
+// serialised by the caller (the backend holds one write lock), so that a
+// transaction's reads are not invalidated by another commit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/base/status.h"
+#include "lib/ldap/entry.h"
+
+namespace simplead::store {
+
+using EntryId = uint64_t;
+inline constexpr EntryId kNoEntry = 0;  // ids start at 1; 0 is "no parent"
+
+struct StoreOptions {
+  std::string path;
+  bool create_if_missing = true;
+  bool read_only = false;
+  bool sync_writes = true;                    // every Commit() is durable
+  size_t block_cache_bytes = 64 * 1024 * 1024;
+  size_t entry_cache_entries = 20000;         // decoded-entry cache; 0 disables
+};
+
+struct StoredEntry {
+  EntryId id = kNoEntry;
+  EntryId parent = kNoEntry;
+  ldap::Entry entry;
+};
+
+enum class IndexKind : uint8_t {
+  kEquality = 'e',   // key: normalised value
+  kPresence = 'p',   // key: empty
+  kSubstring = 's',  // key: a normalised n-gram (the backend chooses n)
+};
+
+// One changelog record. `csn` is the change sequence number string
+// (YYYYmmddHHMMSS.uuuuuuZ#counter#replica#mod, as OpenLDAP's entryCSN), and
+// orders the log.
+struct ChangeRecord {
+  std::string csn;
+  std::string type;   // "add", "delete", "modify", "modrdn"
+  std::string dn;
+  std::string entry_uuid;
+  std::string ldif;   // the change in LDIF change-record form, secrets elided
+};
+
+class Store;
+
+class WriteTxn {
+ public:
+  WriteTxn(WriteTxn&&) noexcept;
+  WriteTxn& operator=(WriteTxn&&) noexcept;
+  ~WriteTxn();
+
+  // Insert or overwrite an entry. `normalized_dn` is its dn2id key.
+  void PutEntry(EntryId id, EntryId parent, std::string_view normalized_dn, const ldap::Entry& entry);
+  // Remove an entry and its dn2id/children links (index keys are removed by
+  // the caller with RemoveIndexKey, since only it knows them).
+  void DeleteEntry(EntryId id, EntryId parent, std::string_view normalized_dn);
+  void AddIndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id);
+  void RemoveIndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id);
+  void AppendChange(const ChangeRecord& change);
+  void PutMeta(std::string_view key, std::string_view value);
+  void DeleteMeta(std::string_view key);
+
+  // Reads that see this transaction's own writes first, then the store.
+  Result<std::optional<StoredEntry>> Get(EntryId id) const;
+  Result<std::optional<EntryId>> FindId(std::string_view normalized_dn) const;
+
+  // Applies everything atomically; the txn is empty afterwards.
+  Status Commit();
+
+ private:
+  friend class Store;
+  struct Impl;
+  explicit WriteTxn(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // A new, never reused entry id (persisted with the next commit that uses it;
+  // ids may skip after a crash, never repeat).
+  EntryId AllocateId();
+
+  Result<std::optional<EntryId>> FindId(std::string_view normalized_dn) const;
+  Result<std::optional<StoredEntry>> Get(EntryId id) const;
+  // Visit direct children; the callback returns false to stop early.
+  Status ForEachChild(EntryId parent, const std::function<bool(EntryId)>& fn) const;
+  Result<bool> HasChildren(EntryId id) const;
+  // Visit every entry in id order (export, verify, unindexed scans).
+  Status ForEachEntry(const std::function<bool(const StoredEntry&)>& fn) const;
+
+  // Index scans. Equality visits the ids under exactly `key`; prefix visits
+  // every (key, id) whose key starts with `key_prefix`, in key order.
+  Status ForEachIndexed(IndexKind kind, std::string_view attribute, std::string_view key,
+                        const std::function<bool(EntryId)>& fn) const;
+  Status ForEachIndexedPrefix(IndexKind kind, std::string_view attribute, std::string_view key_prefix,
+                              const std::function<bool(std::string_view key, EntryId)>& fn) const;
+  // Count of ids under one key, stopping at `limit` (for choosing the cheapest index).
+  Result<size_t> CountIndexed(IndexKind kind, std::string_view attribute, std::string_view key, size_t limit) const;
+
+  // Changelog, in CSN order, starting after `after_csn` (empty: from the start).
+  Status ForEachChange(std::string_view after_csn, const std::function<bool(const ChangeRecord&)>& fn) const;
+
+  Result<std::optional<std::string>> GetMeta(std::string_view key) const;
+
+  WriteTxn BeginWrite();
+
+  // A consistent RocksDB checkpoint of the live store in `dir` (must not exist).
+  Status Checkpoint(const std::string& dir) const;
+  // Flush memtables (used before export/backup and by tests).
+  Status Flush();
+
+ private:
+  friend class WriteTxn;
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace simplead::store
