@@ -115,6 +115,9 @@ class Schema {
   // equal strings. Used for index keys, duplicate detection and filters.
   // kInappropriateMatching if the attribute has no equality rule.
   Result<std::string> NormalizeEquality(const AttributeType& attr, std::string_view value) const;
+  // Normalised form under one matching rule (extensible match, DN AVAs).
+  // kInappropriateMatching for a rule the engine does not implement.
+  Result<std::string> NormalizeWithRule(const MatchingRule& rule, std::string_view value) const;
   // Normalised form for substring matching (substring rule, else equality).
   Result<std::string> NormalizeSubstring(const AttributeType& attr, std::string_view value) const;
   // Ordering comparison under the ORDERING rule (or equality-rule order for

@@ -1,0 +1,212 @@
+#include "lib/kms/audit.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "lib/kms/crypto.h"
+#include "lib/kms/key_store.h"
+
+namespace simplead::kms {
+namespace {
+
+using nlohmann::json;
+
+Status Errno(const std::string& what) { return InternalError(what + ": " + std::strerror(errno)); }
+
+// The hash a line carries about itself: over its JSON without lineSha256.
+std::string SelfHash(json obj) {
+  obj.erase("lineSha256");
+  return Sha256Hex(obj.dump());
+}
+
+// Reads the last complete line of the file (without its newline), or "" for
+// an empty file. Reads backwards in chunks so large trails open quickly.
+Result<std::string> ReadLastLine(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Errno("stat audit file");
+  off_t size = st.st_size;
+  if (size == 0) return std::string();
+  std::string tail;
+  off_t pos = size;
+  constexpr off_t kChunk = 4096;
+  for (;;) {
+    off_t start = pos > kChunk ? pos - kChunk : 0;
+    std::string chunk(static_cast<size_t>(pos - start), '\0');
+    if (::pread(fd, chunk.data(), chunk.size(), start) != static_cast<ssize_t>(chunk.size())) {
+      return Errno("read audit file");
+    }
+    tail = chunk + tail;
+    pos = start;
+    if (tail.back() != '\n') return InternalError("audit file ends with a torn line; run `audit verify`");
+    size_t nl = tail.rfind('\n', tail.size() - 2);
+    if (nl != std::string::npos) return tail.substr(nl + 1, tail.size() - nl - 2);
+    if (pos == 0) return tail.substr(0, tail.size() - 1);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& path, const Clock& clock) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("open audit file " + path);
+  auto last = ReadLastLine(fd);
+  ::close(fd);
+  if (!last.ok()) return last.status();
+  std::unique_ptr<AuditTrail> trail(new AuditTrail(path, clock));
+  if (last->empty()) {
+    trail->last_line_hash_ = kGenesisHash;
+    return trail;
+  }
+  json obj = json::parse(*last, nullptr, false);
+  if (obj.is_discarded() || !obj.is_object() || !obj.contains("sequenceNumber") ||
+      !obj["sequenceNumber"].is_number_unsigned()) {
+    return InternalError("the last line of " + path + " is not an audit record; run `audit verify`");
+  }
+  trail->last_sequence_ = obj["sequenceNumber"].get<uint64_t>();
+  trail->last_line_hash_ = Sha256Hex(*last);
+  return trail;
+}
+
+Result<std::string> AuditTrail::Append(const AuditEvent& e) {
+  json resources = json::array();
+  for (const auto& [arn, type] : e.resources) resources.push_back({{"ARN", arn}, {"type", type}});
+  std::string event_id = NewUuid();
+  json line = {
+      {"eventVersion", "1.08"},
+      {"eventTime", Iso8601(clock_.Now())},
+      {"eventSource", e.event_source},
+      {"eventName", e.event_name},
+      {"eventType", "AwsApiCall"},
+      {"userIdentity",
+       {{"type", e.user_identity.type},
+        {"principalId", e.user_identity.principal_id},
+        {"arn", e.user_identity.arn},
+        {"userName", e.user_identity.user_name}}},
+      {"sourceIPAddress", e.source_ip},
+      {"userAgent", e.user_agent},
+      {"requestParameters", e.request_parameters},
+      {"responseElements", e.response_elements},
+      {"requestID", e.request_id.empty() ? NewUuid() : e.request_id},
+      {"eventID", event_id},
+      {"readOnly", e.read_only},
+      {"resources", resources},
+  };
+  if (!e.additional_event_data.is_null()) line["additionalEventData"] = e.additional_event_data;
+  if (!e.error_code.empty()) {
+    line["errorCode"] = e.error_code;
+    line["errorMessage"] = e.error_message;
+  }
+
+  std::lock_guard lock(mu_);
+  line["sequenceNumber"] = last_sequence_ + 1;
+  line["previousLineSha256"] = last_line_hash_;
+  line["lineSha256"] = SelfHash(line);
+  std::string text = line.dump();
+
+  // Opened per line so that a trail made unwritable (or moved) is noticed at
+  // once rather than written through a stale descriptor.
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("audit trail " + path_ + " is not writable");
+  struct stat st {};
+  off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
+  std::string data = text + "\n";
+  std::string_view rest = data;
+  Status st_write;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      st_write = Errno("audit trail " + path_ + " write failed");
+      break;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  if (st_write.ok() && ::fsync(fd) != 0) st_write = Errno("audit trail " + path_ + " fsync failed");
+  if (!st_write.ok() && before >= 0 && S_ISREG(st.st_mode)) {
+    if (::ftruncate(fd, before) != 0) {  // leave no torn line behind if we can
+      st_write = Errno("audit trail " + path_ + " write failed and could not be rolled back");
+    }
+  }
+  ::close(fd);
+  if (!st_write.ok()) return st_write;
+  ++last_sequence_;
+  last_line_hash_ = Sha256Hex(text);
+  return event_id;
+}
+
+Result<AuditVerification> VerifyAuditFile(const std::string& path) {
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  std::vector<std::string_view> lines;
+  std::string_view rest = text;
+  AuditVerification v;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    if (nl == std::string_view::npos) {
+      lines.push_back(rest);
+      v.lines = lines.size();
+      v.intact = false;
+      v.bad_line = lines.size();
+      v.reason = "line " + std::to_string(v.bad_line) + " is torn (no newline at the end of the file)";
+      return v;
+    }
+    lines.push_back(rest.substr(0, nl));
+    rest.remove_prefix(nl + 1);
+  }
+  v.lines = lines.size();
+  std::vector<json> objs;
+  std::set<uint64_t> later_seqs;
+  auto fail = [&](size_t line, std::string why) {
+    v.intact = false;
+    v.bad_line = line;
+    v.reason = "line " + std::to_string(line) + " " + why;
+    return v;
+  };
+  for (size_t i = 0; i < lines.size(); ++i) {
+    json obj = json::parse(lines[i], nullptr, false);
+    if (obj.is_discarded() || !obj.is_object()) return fail(i + 1, "was edited: it is not valid JSON");
+    objs.push_back(std::move(obj));
+  }
+  for (const auto& o : objs) {
+    if (o.contains("sequenceNumber") && o["sequenceNumber"].is_number_unsigned()) {
+      later_seqs.insert(o["sequenceNumber"].get<uint64_t>());
+    }
+  }
+  for (size_t i = 0; i < objs.size(); ++i) {
+    const json& o = objs[i];
+    size_t n = i + 1;
+    if (!o.contains("lineSha256") || !o["lineSha256"].is_string() || !o.contains("previousLineSha256") ||
+        !o.contains("sequenceNumber") || !o["sequenceNumber"].is_number_unsigned()) {
+      return fail(n, "was edited: chain fields are missing");
+    }
+    if (o["lineSha256"].get<std::string>() != SelfHash(o)) {
+      return fail(n, "was edited: its content does not match its lineSha256");
+    }
+    uint64_t seq = o["sequenceNumber"].get<uint64_t>();
+    uint64_t expected = i + 1;
+    if (seq != expected) {
+      bool expected_appears_later = false;
+      for (size_t j = i + 1; j < objs.size(); ++j) {
+        if (objs[j]["sequenceNumber"] == expected) expected_appears_later = true;
+      }
+      if (expected_appears_later || seq < expected) {
+        return fail(n, "is out of order: it holds record " + std::to_string(seq) + " where record " +
+                           std::to_string(expected) + " belongs");
+      }
+      return fail(n, "follows a removed line: record " + std::to_string(expected) + " is missing (found record " +
+                         std::to_string(seq) + ")");
+    }
+    std::string want_prev = i == 0 ? std::string(kGenesisHash) : Sha256Hex(lines[i - 1]);
+    if (o["previousLineSha256"] != want_prev) {
+      if (i == 0) return fail(n, "does not start the chain (previousLineSha256 is not the genesis value)");
+      return fail(i, "was edited: the next line's previousLineSha256 does not match it");
+    }
+  }
+  return v;
+}
+
+}  // namespace simplead::kms

@@ -1,0 +1,83 @@
+// AuditTrail: an append-only file of JSON lines with CloudTrail's field names
+// (eventVersion, eventTime, eventSource, eventName, userIdentity,
+// sourceIPAddress, userAgent, requestParameters, responseElements, errorCode,
+// errorMessage, requestID, eventID, readOnly, resources) chained by SHA-256:
+// every line carries sequenceNumber, previousLineSha256 (of the raw bytes of
+// the line before; 64 zeros for the first) and lineSha256 (of the line's own
+// JSON without that field). Append() returns only once the line is fsynced;
+// when it fails the caller must fail the operation (fail closed).
+// Used by the KMS (eventSource "kms.simplead") and by the LDAP server for its
+// security events (eventSource "ldap"). Never put a secret in an event.
+// AuditTrail is safe for concurrent use.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lib/base/clock.h"
+#include "lib/base/status.h"
+
+namespace simplead::kms {
+
+struct AuditIdentity {
+  std::string type = "SimpleADUser";  // CloudTrail's userIdentity.type
+  std::string principal_id;
+  std::string arn;
+  std::string user_name;
+};
+
+struct AuditEvent {
+  std::string event_source;  // "kms.simplead" or "ldap"
+  std::string event_name;    // "Encrypt", "Bind", ...
+  AuditIdentity user_identity;
+  std::string source_ip;
+  std::string user_agent;
+  nlohmann::json request_parameters = nlohmann::json::object();
+  nlohmann::json response_elements = nullptr;
+  nlohmann::json additional_event_data = nullptr;
+  std::string error_code;     // empty on success
+  std::string error_message;  // empty on success
+  std::string request_id;     // generated when empty
+  bool read_only = false;
+  std::vector<std::pair<std::string, std::string>> resources;  // {ARN, type}
+};
+
+class AuditTrail {
+ public:
+  // Opens (creating, mode 0600) the trail and resumes its chain from the
+  // last line. Fails if the last line is torn or not part of a chain.
+  static Result<std::unique_ptr<AuditTrail>> Open(const std::string& path, const Clock& clock);
+
+  // Appends one line and fsyncs it. Returns the eventID on success.
+  Result<std::string> Append(const AuditEvent& event);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  AuditTrail(std::string path, const Clock& clock) : path_(std::move(path)), clock_(clock) {}
+  std::string path_;
+  const Clock& clock_;
+  std::mutex mu_;
+  uint64_t last_sequence_ = 0;
+  std::string last_line_hash_;
+};
+
+struct AuditVerification {
+  bool intact = true;
+  size_t lines = 0;     // lines read
+  size_t bad_line = 0;  // 1-based; 0 when intact
+  std::string reason;   // "line 7 was edited: ..."
+};
+
+// Checks the whole chain and names the first line that was edited, removed
+// or reordered. Fails only if the file cannot be read.
+Result<AuditVerification> VerifyAuditFile(const std::string& path);
+
+inline constexpr char kGenesisHash[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+}  // namespace simplead::kms

@@ -1,0 +1,191 @@
+#include "lib/kms/crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+
+namespace simplead::kms {
+namespace {
+
+struct CipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+
+const EVP_CIPHER* GcmCipher(size_t key_size) {
+  switch (key_size) {
+    case 16: return EVP_aes_128_gcm();
+    case 24: return EVP_aes_192_gcm();
+    case 32: return EVP_aes_256_gcm();
+    default: return nullptr;
+  }
+}
+
+const unsigned char* U(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+}  // namespace
+
+Result<std::string> AesGcmSeal(const SecureBytes& key, std::string_view nonce, std::string_view plaintext,
+                               std::string_view aad) {
+  const EVP_CIPHER* cipher = GcmCipher(key.size());
+  if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
+  if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return InternalError("AES-GCM: out of memory");
+  std::string out(plaintext.size() + kGcmTagSize, '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  int len = 0;
+  if (EVP_EncryptInit_ex(ctx.get(), cipher, nullptr, key.data(), U(nonce)) != 1 ||
+      (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) ||
+      (!plaintext.empty() &&
+       EVP_EncryptUpdate(ctx.get(), o, &len, U(plaintext), static_cast<int>(plaintext.size())) != 1) ||
+      EVP_EncryptFinal_ex(ctx.get(), o + plaintext.size(), &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagSize, o + plaintext.size()) != 1) {
+    return InternalError("AES-GCM: encryption failed");
+  }
+  return out;
+}
+
+Result<SecureBytes> AesGcmOpen(const SecureBytes& key, std::string_view nonce,
+                               std::string_view ciphertext_and_tag, std::string_view aad) {
+  const EVP_CIPHER* cipher = GcmCipher(key.size());
+  if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
+  if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
+  if (ciphertext_and_tag.size() < kGcmTagSize) return InternalError("AES-GCM: ciphertext too short");
+  size_t ct_len = ciphertext_and_tag.size() - kGcmTagSize;
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return InternalError("AES-GCM: out of memory");
+  SecureBytes out(ct_len);
+  int len = 0;
+  std::string tag(ciphertext_and_tag.substr(ct_len));
+  if (EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, key.data(), U(nonce)) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) ||
+      (ct_len > 0 &&
+       EVP_DecryptUpdate(ctx.get(), out.data(), &len, U(ciphertext_and_tag), static_cast<int>(ct_len)) != 1) ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagSize, tag.data()) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), out.data() + ct_len, &len) != 1) {
+    return InternalError("AES-GCM: authentication failed");
+  }
+  return out;
+}
+
+Result<std::unique_ptr<AesGcmAead>> AesGcmAead::Create(SecureBytes key) {
+  if (key.size() != 16 && key.size() != 32) return InternalError("AES-GCM: key must be 128 or 256 bits");
+  return std::unique_ptr<AesGcmAead>(new AesGcmAead(std::move(key)));
+}
+
+Result<std::string> AesGcmAead::Encrypt(std::string_view plaintext, std::string_view aad) const {
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string nonce, RandomString(kGcmNonceSize));
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string sealed, AesGcmSeal(key_, nonce, plaintext, aad));
+  return nonce + sealed;
+}
+
+Result<SecureBytes> AesGcmAead::Decrypt(std::string_view ciphertext, std::string_view aad) const {
+  if (ciphertext.size() < kGcmNonceSize + kGcmTagSize) return InternalError("AES-GCM: ciphertext too short");
+  return AesGcmOpen(key_, ciphertext.substr(0, kGcmNonceSize), ciphertext.substr(kGcmNonceSize), aad);
+}
+
+Result<SecureBytes> RandomSecureBytes(size_t n) {
+  SecureBytes out(n);
+  if (n > 0 && RAND_bytes(out.data(), static_cast<int>(n)) != 1) return InternalError("RAND_bytes failed");
+  return out;
+}
+
+Result<std::string> RandomString(size_t n) {
+  std::string out(n, '\0');
+  if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    return InternalError("RAND_bytes failed");
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(U(data), data.size(), digest);
+  return HexEncode({reinterpret_cast<const char*>(digest), sizeof digest});
+}
+
+std::string HexEncode(std::string_view data) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (unsigned char c : data) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
+Result<std::string> HexDecode(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return InternalError("hex: odd length");
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return InternalError("hex: bad digit");
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+std::string Base64Encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), U(data), static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return Error(ResultCode::kInvalidAttributeSyntax, "base64: length is not a multiple of 4");
+  for (char c : text) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+              c == '=';
+    if (!ok) return Error(ResultCode::kInvalidAttributeSyntax, "base64: invalid character");
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), U(text), static_cast<int>(text.size()));
+  if (n < 0) return Error(ResultCode::kInvalidAttributeSyntax, "base64: malformed");
+  size_t pad = 0;
+  if (!text.empty() && text.back() == '=') ++pad;
+  if (text.size() > 1 && text[text.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+std::string NewUuid() {
+  UuidBytes b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) std::abort();  // DRBG failure is not recoverable
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+  return FormatUuid(b);
+}
+
+std::string FormatUuid(const UuidBytes& b) {
+  std::string hex = HexEncode({reinterpret_cast<const char*>(b.data()), b.size()});
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+         hex.substr(20);
+}
+
+Result<UuidBytes> ParseUuid(std::string_view text) {
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') {
+    return Error(ResultCode::kInvalidAttributeSyntax, "not a UUID");
+  }
+  std::string hex;
+  for (char c : text) {
+    if (c != '-') hex.push_back(c);
+  }
+  auto raw = HexDecode(hex);
+  if (!raw.ok()) return Error(ResultCode::kInvalidAttributeSyntax, "not a UUID");
+  UuidBytes b{};
+  std::memcpy(b.data(), raw->data(), b.size());
+  return b;
+}
+
+}  // namespace simplead::kms

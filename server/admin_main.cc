@@ -1,0 +1,269 @@
+// simplead-admin: the administration CLI (init, import, export, backup,
+// restore, verify). Offline commands open the data dir themselves; backup of
+// a running server goes through its control socket.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "lib/auth/password_hash.h"
+#include "lib/ldap/ldif.h"
+#include "server/backend/directory.h"
+#include "server/config.h"
+#include "server/version.h"
+
+namespace {
+
+using namespace simplead;
+
+int Fail(const std::string& what) {
+  std::cerr << "simplead-admin: " << what << "\n";
+  return 1;
+}
+
+struct Common {
+  server::ServerConfig config;
+};
+
+void AddCommon(CLI::App* cmd, server::ServerConfig& c) {
+  cmd->add_option("--data-dir", c.data_dir, "Data directory")->capture_default_str();
+  cmd->add_option("--domain", c.domain, "AD mode domain (default: as recorded in the data dir)");
+  cmd->add_option("--netbios", c.netbios, "AD mode NetBIOS name");
+  cmd->add_option("--suffix", c.suffix, "Plain LDAP mode suffix (default: as recorded in the data dir)");
+  cmd->add_option("--schema-dir", c.schema_dir, "Directory of *.schema files")->default_str(server::DefaultSchemaDir());
+}
+
+// Fills domain/suffix from the data dir when not given, so offline commands
+// need only --data-dir.
+Status FillIdentity(server::ServerConfig& c) {
+  if (c.domain.empty() && c.suffix.empty()) {
+    store::StoreOptions so;
+    so.path = c.data_dir + "/db";
+    so.read_only = true;
+    so.create_if_missing = false;
+    auto store = store::Store::Open(so);
+    if (!store.ok()) {
+      return Error(ResultCode::kOther, "no directory in " + c.data_dir + " (" + store.status().message() +
+                                           "); give --domain or --suffix");
+    }
+    auto mode = (*store)->GetMeta("mode");
+    auto suffix = (*store)->GetMeta("suffix");
+    auto domain = (*store)->GetMeta("domain");
+    auto netbios = (*store)->GetMeta("netbios");
+    if (!mode.ok() || !mode->has_value() || !suffix.ok() || !suffix->has_value()) {
+      return Error(ResultCode::kOther, c.data_dir + " holds no directory yet; give --domain or --suffix");
+    }
+    if (**mode == "ad") {
+      c.domain = domain.ok() && domain->has_value() ? **domain : "";
+      if (netbios.ok() && netbios->has_value()) c.netbios = **netbios;
+      if (c.domain.empty()) return Error(ResultCode::kOther, "the data dir does not record its domain; give --domain");
+    } else {
+      c.suffix = **suffix;
+    }
+  }
+  return server::Finalize(c);
+}
+
+Result<std::unique_ptr<backend::Directory>> OpenDirectory(server::ServerConfig& c, const Clock& clock, bool read_only,
+                                                          bool sync) {
+  SIMPLEAD_RETURN_IF_ERROR(FillIdentity(c));
+  SIMPLEAD_ASSIGN_OR_RETURN(auto schema, schema::Schema::LoadDirectory(c.schema_dir));
+  auto options = server::DirectoryOptionsFrom(c);
+  options.store.read_only = read_only;
+  options.store.create_if_missing = !read_only;
+  options.store.sync_writes = sync;
+  auto dir = backend::Directory::Open(options, schema, clock);
+  if (!dir.ok() && dir.status().message().find("lock") != std::string::npos) {
+    return Error(ResultCode::kBusy, "the data dir " + c.data_dir + " is in use by a running simplead; stop it first");
+  }
+  return dir;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"simplead-admin: administer a SimpleAD directory", "simplead-admin"};
+  app.set_version_flag("--version", std::string(server::kVersion));
+  app.require_subcommand(1);
+  SystemClock clock;
+
+  // init
+  server::ServerConfig init_cfg;
+  auto* init = app.add_subcommand("init", "Create a directory: the domain skeleton (AD) or the suffix and admin (plain)");
+  AddCommon(init, init_cfg);
+  init->add_option("--admin-dn", init_cfg.admin_dn, "Plain mode administrator DN");
+  init->add_option("--admin-password-file", init_cfg.admin_password_file,
+                   "File with the administrator password (else $SIMPLEAD_ADMIN_PASSWORD, else generated and printed)");
+
+  // import
+  server::ServerConfig import_cfg;
+  std::string import_file;
+  bool import_quiet = false;
+  auto* import = app.add_subcommand("import", "Bulk-load entries from LDIF into a stopped server's data dir");
+  AddCommon(import, import_cfg);
+  import->add_option("file", import_file, "LDIF file (- for standard input)")->required();
+  import->add_flag("--quiet", import_quiet, "No progress bar");
+
+  // export
+  server::ServerConfig export_cfg;
+  std::string export_file = "-";
+  auto* exp = app.add_subcommand("export", "Write every entry as LDIF (works on a running server's data dir)");
+  AddCommon(exp, export_cfg);
+  exp->add_option("file", export_file, "Output file (default: standard output)");
+
+  // backup
+  server::ServerConfig backup_cfg;
+  std::string backup_dir;
+  auto* backup = app.add_subcommand("backup", "Consistent copy (RocksDB checkpoint) of a running or stopped server");
+  AddCommon(backup, backup_cfg);
+  backup->add_option("dir", backup_dir, "Backup directory to create (must not exist)")->required();
+
+  // restore
+  std::string restore_from, restore_to;
+  auto* restore = app.add_subcommand("restore", "Restore a backup into a new data dir (server stopped)");
+  restore->add_option("backup", restore_from, "Backup directory made by 'backup'")->required();
+  restore->add_option("--data-dir", restore_to, "Data directory to create (must not exist)")->required();
+
+  // verify
+  server::ServerConfig verify_cfg;
+  auto* verify = app.add_subcommand("verify", "Check that indexes, the tree and memberOf back-links match the entries");
+  AddCommon(verify, verify_cfg);
+
+  // hash (for migrations and tests)
+  std::string hash_scheme = "argon2id";
+  auto* hash = app.add_subcommand("hash-password", "Print a verifier for a password read from standard input");
+  hash->add_option("--scheme", hash_scheme, "argon2id or pbkdf2-sha512")->check(CLI::IsMember({"argon2id", "pbkdf2-sha512"}));
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*init) {
+    auto dir = OpenDirectory(init_cfg, clock, false, true);
+    if (!dir.ok()) return Fail(dir.status().message());
+    if ((*dir)->IsProvisioned()) return Fail("a directory already exists in " + init_cfg.data_dir);
+    auto password = server::ReadAdminPassword(init_cfg);
+    if (!password.ok()) return Fail(password.status().message());
+    bool generated = password->empty();
+    if (generated) *password = auth::GeneratePassword(20);
+    Status st = (*dir)->Provision({*password, init_cfg.admin_dn});
+    if (!st.ok()) return Fail(st.ToString());
+    std::cout << "created " << (*dir)->options().suffix << " in " << init_cfg.data_dir << "\n";
+    if (generated) std::cout << "administrator password (shown once): " << *password << "\n";
+    return 0;
+  }
+  if (*import) {
+    // Bulk load: no per-entry sync; one flush at the end makes it durable.
+    auto dir = OpenDirectory(import_cfg, clock, false, false);
+    if (!dir.ok()) return Fail(dir.status().message());
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (import_file != "-") {
+      file.open(import_file);
+      if (!file) return Fail("cannot read " + import_file);
+      in = &file;
+    }
+    ldap::LdifReader reader(*in);
+    auto started = std::chrono::steady_clock::now();
+    bool tty = !import_quiet && isatty(STDERR_FILENO);
+    size_t imported = 0;
+    Status st = (*dir)->Import(
+        reader,
+        [&](size_t n) {
+          if (!tty) return;
+          double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          std::cerr << "\r  imported " << n << " entries (" << static_cast<long>(n / std::max(secs, 0.001))
+                    << "/s)   " << std::flush;
+        },
+        &imported);
+    if (tty) std::cerr << "\n";
+    if (!st.ok()) return Fail("import failed after " + std::to_string(imported) + " entries: " + st.message());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cout << "imported " << imported << " entries in " << secs << " s\n";
+    return 0;
+  }
+  if (*exp) {
+    auto dir = OpenDirectory(export_cfg, clock, true, false);
+    if (!dir.ok()) return Fail(dir.status().message());
+    std::ofstream file;
+    std::ostream* out = &std::cout;
+    if (export_file != "-") {
+      file.open(export_file);
+      if (!file) return Fail("cannot write " + export_file);
+      out = &file;
+    }
+    Status st = (*dir)->Export(*out);
+    if (!st.ok()) return Fail(st.message());
+    return 0;
+  }
+  if (*backup) {
+    std::string absolute = std::filesystem::absolute(backup_dir).string();
+    std::string socket_path = backup_cfg.data_dir + "/control.sock";
+    if (std::filesystem::exists(socket_path)) {
+      // A running server makes the checkpoint itself.
+      boost::asio::io_context io;
+      boost::asio::local::stream_protocol::socket socket(io);
+      boost::system::error_code ec;
+      socket.connect(boost::asio::local::stream_protocol::endpoint(socket_path), ec);
+      if (!ec) {
+        std::string request = "backup " + absolute + "\n";
+        boost::asio::write(socket, boost::asio::buffer(request), ec);
+        boost::asio::streambuf buf;
+        boost::asio::read_until(socket, buf, '\n', ec);
+        std::string reply(boost::asio::buffers_begin(buf.data()), boost::asio::buffers_end(buf.data()));
+        if (reply.rfind("ok", 0) == 0) {
+          std::cout << "backup written to " << absolute << "\n";
+          return 0;
+        }
+        return Fail("server refused the backup: " + reply);
+      }
+    }
+    auto dir = OpenDirectory(backup_cfg, clock, false, true);
+    if (!dir.ok()) return Fail(dir.status().message());
+    Status st = (*dir)->Backup(absolute);
+    if (!st.ok()) return Fail(st.message());
+    std::cout << "backup written to " << absolute << "\n";
+    return 0;
+  }
+  if (*restore) {
+    std::error_code ec;
+    if (std::filesystem::exists(restore_to + "/db", ec)) return Fail(restore_to + " already holds a directory");
+    if (!std::filesystem::exists(restore_from + "/CURRENT", ec)) {
+      return Fail(restore_from + " is not a backup made by simplead-admin backup");
+    }
+    std::filesystem::create_directories(restore_to, ec);
+    std::filesystem::copy(restore_from, restore_to + "/db", std::filesystem::copy_options::recursive, ec);
+    if (ec) return Fail("restore failed: " + ec.message());
+    std::cout << "restored into " << restore_to << "\n";
+    return 0;
+  }
+  if (*verify) {
+    auto dir = OpenDirectory(verify_cfg, clock, true, false);
+    if (!dir.ok()) return Fail(dir.status().message());
+    backend::VerifyReport report;
+    Status st = (*dir)->Verify(&report);
+    if (!st.ok()) return Fail(st.message());
+    for (const auto& p : report.problems) std::cout << "problem: " << p << "\n";
+    std::cout << report.entries << " entries, " << report.problems.size() << " problems\n";
+    return report.problems.empty() ? 0 : 3;
+  }
+  if (*hash) {
+    std::string password;
+    std::getline(std::cin, password);
+    auth::HashParams params;
+    params.scheme = hash_scheme == "pbkdf2-sha512" ? auth::HashScheme::kPbkdf2Sha512 : auth::HashScheme::kArgon2id;
+    auto h = auth::HashPassword(password, params);
+    WipeString(password);
+    if (!h.ok()) return Fail(h.status().message());
+    std::cout << *h << "\n";
+    return 0;
+  }
+  return 0;
+}

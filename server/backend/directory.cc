@@ -1,0 +1,271 @@
+#include "server/backend/directory.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <unordered_set>
+
+#include "lib/ldap/dn.h"
+#include "schema/filter_eval.h"
+#include "server/backend/meta_keys.h"
+
+namespace simplead::backend {
+
+
+std::map<std::string, IndexSpec> DefaultIndexes() {
+  IndexSpec eq{true, false, false};
+  IndexSpec eq_sub{true, false, true};
+  IndexSpec eq_pres{true, true, false};
+  return {
+      {"objectclass", eq},        {"cn", eq_sub},
+      {"sn", eq_sub},             {"givenname", eq_sub},
+      {"uid", eq_sub},            {"mail", eq_sub},
+      {"displayname", eq_sub},    {"samaccountname", eq_sub},
+      {"userprincipalname", eq_sub}, {"member", eq},
+      {"memberof", eq},           {"uniquemember", eq},
+      {"memberuid", eq},          {"uidnumber", eq},
+      {"gidnumber", eq},          {"entryuuid", eq},
+      {"objectguid", eq},         {"objectsid", eq},
+      {"serviceprincipalname", eq}, {"ou", eq},
+      {"dc", eq},                 {"employeeid", eq},
+      {"msds-psoappliesto", eq},  {"userpassword", IndexSpec{false, true, false}},
+      {"telephonenumber", eq_pres},
+  };
+}
+
+Directory::Directory(DirectoryOptions options, std::shared_ptr<const schema::Schema> schema, const Clock& clock,
+                     std::unique_ptr<store::Store> store, std::unique_ptr<SecretSealer> sealer)
+    : options_(std::move(options)),
+      schema_(std::move(schema)),
+      clock_(clock),
+      store_(std::move(store)),
+      sealer_(std::move(sealer)) {}
+
+Directory::~Directory() = default;
+
+Result<std::unique_ptr<Directory>> Directory::Open(DirectoryOptions options,
+                                                   std::shared_ptr<const schema::Schema> schema, const Clock& clock,
+                                                   std::unique_ptr<SecretSealer> sealer) {
+  if (!schema) return InternalError("no schema");
+  SIMPLEAD_ASSIGN_OR_RETURN(auto suffix, ldap::Dn::Parse(options.suffix));
+  if (suffix.empty()) return Error(ResultCode::kInvalidDnSyntax, "the directory suffix must not be empty");
+  SIMPLEAD_ASSIGN_OR_RETURN(auto store, store::Store::Open(options.store));
+  // A data dir remembers its suffix and mode: refuse to serve it as another.
+  SIMPLEAD_ASSIGN_OR_RETURN(auto stored_suffix, store->GetMeta(meta::kSuffix));
+  if (stored_suffix && NormalizeDn(*stored_suffix).ok() &&
+      *NormalizeDn(*stored_suffix) != suffix.Normalized()) {
+    return Status(ResultCode::kOther, "data dir " + options.store.path + " holds the directory " + *stored_suffix +
+                                          ", not " + options.suffix);
+  }
+  SIMPLEAD_ASSIGN_OR_RETURN(auto stored_mode, store->GetMeta(meta::kMode));
+  if (stored_mode && *stored_mode != (options.ad_mode ? "ad" : "plain")) {
+    return Status(ResultCode::kOther, "data dir " + options.store.path + " was created in " + *stored_mode +
+                                          " mode; start it with the same --domain/--suffix choice");
+  }
+  if (!sealer) sealer = std::make_unique<PlainSealer>();
+  auto dir = std::unique_ptr<Directory>(
+      new Directory(std::move(options), std::move(schema), clock, std::move(store), std::move(sealer)));
+  dir->suffix_ = suffix;
+  dir->suffix_key_ = suffix.Normalized();
+  auto specs = dir->options_.indexes.empty() ? DefaultIndexes() : dir->options_.indexes;
+  for (auto& [name, spec] : specs) {
+    const auto* at = dir->schema_->FindAttribute(name);
+    dir->indexes_[ldap::ToLower(at ? at->name() : name)] = spec;
+  }
+  SIMPLEAD_ASSIGN_OR_RETURN(auto sid_bytes, dir->store_->GetMeta(meta::kDomainSid));
+  if (sid_bytes) {
+    auto sid = Sid::FromBinary(*sid_bytes);
+    if (sid.ok()) dir->domain_sid_ = *sid;
+  }
+  SIMPLEAD_ASSIGN_OR_RETURN(auto directory_id, dir->store_->GetMeta(meta::kDirectoryId));
+  if (directory_id) dir->directory_id_ = *directory_id;
+  if (dir->options_.ad_mode) {
+    dir->admin_groups_key_ = ldap::Dn::Parse("CN=Domain Admins,CN=Users," + dir->options_.suffix)->Normalized();
+  }
+  return dir;
+}
+
+bool Directory::IsProvisioned() const {
+  auto id = store_->FindId(suffix_key_);
+  return id.ok() && id->has_value();
+}
+
+Result<std::string> Directory::DnKey(std::string_view dn) const {
+  SIMPLEAD_ASSIGN_OR_RETURN(auto parsed, ldap::Dn::Parse(dn));
+  return parsed.Normalized();
+}
+
+std::string Directory::DnKey(const ldap::Dn& dn) const { return dn.Normalized(); }
+
+std::string Directory::context_csn() const {
+  auto csn = store_->GetMeta(meta::kContextCsn);
+  return csn.ok() && csn->has_value() ? **csn : "";
+}
+
+std::string Directory::NextCsn() {
+  // YYYYmmddHHMMSS.uuuuuuZ#counter#replica#mod, as OpenLDAP's entryCSN.
+  auto now = clock_.Now();
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+  std::string base = GeneralizedTime(now);  // ...HHMMSS.0Z
+  base = base.substr(0, 14);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(micros));
+  std::string time = base + frac;
+  std::lock_guard lock(csn_mu_);
+  if (time <= last_csn_time_) {
+    time = last_csn_time_;
+    ++csn_counter_;
+  } else {
+    last_csn_time_ = time;
+    csn_counter_ = 0;
+  }
+  char tail[32];
+  std::snprintf(tail, sizeof tail, "#%06x#%s#000000", csn_counter_, options_.replica_id.c_str());
+  return time + tail;
+}
+
+void Directory::StampCreate(ldap::Entry& entry, const Principal& who, const std::string& csn) const {
+  std::string now = GeneralizedTime(clock_.Now());
+  std::string creator = who.internal ? (options_.ad_mode ? "" : "") : who.dn;
+  auto set_default = [&](std::string_view type, std::string value) {
+    if (!entry.Has(type)) entry.Set(type, {std::move(value)});
+  };
+  set_default("createTimestamp", now);
+  set_default("modifyTimestamp", now);
+  set_default("creatorsName", creator.empty() ? suffix_.ToString() : creator);
+  set_default("modifiersName", creator.empty() ? suffix_.ToString() : creator);
+  entry.Set("entryCSN", {csn});
+  if (options_.ad_mode) {
+    set_default("whenCreated", now);
+    set_default("whenChanged", now);
+  }
+}
+
+void Directory::StampModify(ldap::Entry& entry, const Principal& who, const std::string& csn) const {
+  std::string now = GeneralizedTime(clock_.Now());
+  entry.Set("modifyTimestamp", {now});
+  entry.Set("modifiersName", {who.internal || who.dn.empty() ? suffix_.ToString() : who.dn});
+  entry.Set("entryCSN", {csn});
+  if (options_.ad_mode) entry.Set("whenChanged", {now});
+}
+
+const IndexSpec* Directory::IndexFor(const schema::AttributeType& attr) const {
+  auto it = indexes_.find(ldap::ToLower(attr.name()));
+  return it == indexes_.end() ? nullptr : &it->second;
+}
+
+std::set<Directory::IndexKey> Directory::IndexKeysOf(const ldap::Entry& entry) const {
+  std::set<IndexKey> keys;
+  for (const auto& attribute : entry.attributes()) {
+    // Options ("cn;lang-en") index under the base type.
+    std::string_view type = attribute.type;
+    type = type.substr(0, type.find(';'));
+    const auto* at = schema_->FindAttribute(type);
+    if (!at) continue;
+    const IndexSpec* spec = IndexFor(*at);
+    if (!spec) continue;
+    std::string name = ldap::ToLower(at->name());
+    if (spec->presence) keys.insert({store::IndexKind::kPresence, name, ""});
+    std::vector<std::string> values = attribute.values;
+    if (name == "objectclass") values = schema_->ExpandObjectClasses(attribute.values);
+    for (const auto& value : values) {
+      if (spec->equality) {
+        auto norm = schema_->NormalizeEquality(*at, value);
+        if (norm.ok()) keys.insert({store::IndexKind::kEquality, name, *norm});
+      }
+      if (spec->substring) {
+        auto norm = schema_->NormalizeSubstring(*at, value);
+        if (norm.ok()) {
+          const std::string& v = *norm;
+          for (size_t i = 0; i + 3 <= v.size(); ++i) keys.insert({store::IndexKind::kSubstring, name, v.substr(i, 3)});
+        }
+      }
+    }
+  }
+  return keys;
+}
+
+void Directory::ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ldap::Entry* before,
+                               const ldap::Entry* after) const {
+  std::set<IndexKey> old_keys = before ? IndexKeysOf(*before) : std::set<IndexKey>{};
+  std::set<IndexKey> new_keys = after ? IndexKeysOf(*after) : std::set<IndexKey>{};
+  for (const auto& key : old_keys) {
+    if (!new_keys.count(key)) txn.RemoveIndexKey(key.kind, key.attribute, key.key, id);
+  }
+  for (const auto& key : new_keys) {
+    if (!old_keys.count(key)) txn.AddIndexKey(key.kind, key.attribute, key.key, id);
+  }
+}
+
+std::string Directory::NoSuchObjectMatched(const ldap::Dn& dn) const {
+  // The deepest existing ancestor, as RFC 4511 §4.1.9 asks for matchedDN.
+  for (ldap::Dn cur = dn.Parent(); !cur.empty(); cur = cur.Parent()) {
+    auto id = store_->FindId(DnKey(cur));
+    if (id.ok() && id->has_value()) {
+      auto stored = store_->Get(**id);
+      if (stored.ok() && stored->has_value()) return (*stored)->entry.dn().ToString();
+      return cur.ToString();
+    }
+  }
+  return "";
+}
+
+Status Directory::NoSuchObject(const ldap::Dn& dn, std::string_view what) const {
+  return Status(ResultCode::kNoSuchObject, std::string(what) + " " + dn.ToString() + " does not exist",
+                NoSuchObjectMatched(dn));
+}
+
+uint32_t Directory::AllocateRid(store::WriteTxn& txn) {
+  // Called with write_mu_ held. A RID handed out by a transaction that then
+  // fails is skipped, never reused.
+  if (next_rid_ == 0) {
+    next_rid_ = 1100;
+    auto stored = store_->GetMeta(meta::kNextRid);
+    if (stored.ok() && stored->has_value()) next_rid_ = static_cast<uint32_t>(std::stoul(**stored));
+  }
+  uint32_t rid = next_rid_++;
+  txn.PutMeta(meta::kNextRid, std::to_string(next_rid_));
+  return rid;
+}
+
+bool Directory::IsAdminEntry(const store::StoredEntry& stored) const {
+  const ldap::Entry& e = stored.entry;
+  if (options_.ad_mode) {
+    if (const std::string* sid = e.First("objectSid")) {
+      auto parsed = Sid::FromBinary(*sid);
+      if (parsed.ok() && !parsed->sub_authorities.empty() && parsed->sub_authorities.back() == 500) return true;
+    }
+    for (const auto& group : GroupsOf(e, 1000)) {
+      if (group == admin_groups_key_) return true;
+    }
+    return false;
+  }
+  auto admin = store_->GetMeta(meta::kAdminDn);
+  return admin.ok() && admin->has_value() && **admin == DnKey(e.dn());
+}
+
+std::vector<std::string> Directory::GroupsOf(const ldap::Entry& entry, size_t limit) const {
+  std::vector<std::string> result;
+  std::unordered_set<std::string> seen;
+  std::deque<std::string> queue;
+  for (const auto& v : entry.Values("memberOf")) {
+    auto key = DnKey(v);
+    if (key.ok() && seen.insert(*key).second) queue.push_back(*key);
+  }
+  while (!queue.empty() && result.size() < limit) {
+    std::string key = queue.front();
+    queue.pop_front();
+    result.push_back(key);
+    auto id = store_->FindId(key);
+    if (!id.ok() || !id->has_value()) continue;
+    auto group = store_->Get(**id);
+    if (!group.ok() || !group->has_value()) continue;
+    for (const auto& v : (*group)->entry.Values("memberOf")) {
+      auto k = DnKey(v);
+      if (k.ok() && seen.insert(*k).second) queue.push_back(*k);
+    }
+  }
+  return result;
+}
+
+}  // namespace simplead::backend

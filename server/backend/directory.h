@@ -1,0 +1,255 @@
+// Directory: the backend. It turns LDAP operations into store transactions:
+// schema checks, generated attributes (AD and RFC 4512 operational ones),
+// index maintenance, memberOf back-links, referential integrity and the
+// changelog, each write committed as one atomic transaction.
+//
+// Thread-safety: safe for concurrent use. Reads run in parallel; writes are
+// serialised by one mutex so that each transaction's reads stay valid. All
+// methods block (RocksDB, password hashing): call them off the I/O threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lib/auth/password_hash.h"
+#include "lib/base/clock.h"
+#include "lib/base/status.h"
+#include "lib/ldap/controls.h"
+#include "lib/ldap/ldif.h"
+#include "lib/ldap/message.h"
+#include "lib/store/store.h"
+#include "schema/schema.h"
+#include "server/backend/secrets.h"
+#include "server/backend/sid.h"
+
+namespace simplead::backend {
+
+// Who is asking. Built by Authenticate(); the server itself uses Internal().
+struct Principal {
+  std::string dn;             // as bound; empty = anonymous
+  std::string normalized_dn;  // directory key form
+  store::EntryId id = store::kNoEntry;
+  bool is_admin = false;
+  bool internal = false;      // provisioning and offline tools: no access checks, may set operational attributes
+  bool IsAnonymous() const { return dn.empty() && !internal; }
+  static Principal Internal() {
+    Principal p;
+    p.internal = true;
+    p.is_admin = true;
+    return p;
+  }
+};
+
+struct IndexSpec {
+  bool equality = false;
+  bool presence = false;
+  bool substring = false;
+};
+
+struct DirectoryOptions {
+  store::StoreOptions store;
+  std::string suffix;                 // "DC=corp,DC=example,DC=com" or "dc=example,dc=com"
+  bool ad_mode = true;
+  std::string domain_fqdn;            // AD mode: corp.example.com
+  std::string netbios;                // AD mode: CORP
+  std::map<std::string, IndexSpec> indexes;  // by attribute name; empty: DefaultIndexes()
+  size_t server_size_limit = 1000;    // as AD's MaxPageSize
+  std::chrono::seconds server_time_limit{120};
+  auth::HashParams hash_params;
+  std::string replica_id = "000";     // CSN replica id
+};
+
+std::map<std::string, IndexSpec> DefaultIndexes();
+
+struct SearchParams {
+  std::string base;
+  ldap::SearchScope scope = ldap::SearchScope::kBase;
+  ldap::Filter filter = ldap::Filter::Present("objectClass");
+  std::vector<std::string> attributes;
+  bool types_only = false;
+  int32_t size_limit = 0;  // client's; 0 = none
+  int32_t time_limit = 0;  // seconds; 0 = none
+  std::optional<ldap::PagedResults> paged;
+  std::vector<ldap::SortKey> sort;
+};
+
+struct SearchOutcome {
+  ldap::LdapResult result;
+  std::optional<ldap::PagedResults> paged_response;  // set when paging was requested
+  std::optional<ResultCode> sort_result;
+  size_t entries_returned = 0;
+  size_t candidates_examined = 0;  // for logs and the indexed-search test
+};
+
+struct WriteOptions {
+  bool permissive_modify = false;
+  bool subtree_delete = false;
+  std::optional<ldap::Filter> assertion;
+  std::optional<std::vector<std::string>> pre_read;
+  std::optional<std::vector<std::string>> post_read;
+};
+
+struct WriteOutcome {
+  std::optional<ldap::Entry> pre_read;
+  std::optional<ldap::Entry> post_read;
+};
+
+struct VerifyReport {
+  size_t entries = 0;
+  std::vector<std::string> problems;  // empty when consistent
+};
+
+// AD provisioning parameters (simplead-admin init, first start).
+struct ProvisionOptions {
+  std::string admin_password;  // Administrator (AD) or the admin DN (plain)
+  std::string admin_dn;        // plain mode; default cn=admin,<suffix>
+};
+
+class Directory {
+ public:
+  static Result<std::unique_ptr<Directory>> Open(DirectoryOptions options, std::shared_ptr<const schema::Schema> schema,
+                                                 const Clock& clock, std::unique_ptr<SecretSealer> sealer = nullptr);
+  ~Directory();
+
+  // True once the suffix entry exists.
+  bool IsProvisioned() const;
+  // Creates the suffix and (AD mode) the domain skeleton, Administrator,
+  // Guest and the well-known groups; (plain mode) the admin entry.
+  Status Provision(const ProvisionOptions& options);
+
+  // --- binds
+  // Resolves a bind name (DN, UPN "alice@corp.example.com" or down-level
+  // "CORP\alice") and checks the password. Failures are kInvalidCredentials
+  // with AD's "data 52e"/"data 533"... diagnostics, the same for unknown users.
+  Result<Principal> Authenticate(std::string_view name, std::string_view password);
+  // The entry a bind name resolves to (no password check), for WhoAmI/ACL.
+  Result<std::optional<store::StoredEntry>> ResolveBindName(std::string_view name) const;
+
+  // --- reads
+  Status Search(const Principal& who, const SearchParams& params,
+                const std::function<bool(const ldap::Entry&)>& emit, const std::atomic<bool>* abandoned,
+                SearchOutcome* outcome);
+  // compareTrue / compareFalse as a non-ok Status carrying those codes is
+  // awkward; returns the result code to send.
+  Result<ResultCode> Compare(const Principal& who, std::string_view dn, std::string_view attribute,
+                             std::string_view value);
+  // The entry as `who` may see it with the requested attribute selection, for pre/post-read and tools.
+  Result<std::optional<ldap::Entry>> Read(const Principal& who, std::string_view dn,
+                                          const std::vector<std::string>& attributes);
+
+  // --- writes
+  Status Add(const Principal& who, ldap::AddRequest request, const WriteOptions& options, WriteOutcome* outcome);
+  Status Delete(const Principal& who, std::string_view dn, const WriteOptions& options, WriteOutcome* outcome);
+  Status Modify(const Principal& who, ldap::ModifyRequest request, const WriteOptions& options, WriteOutcome* outcome);
+  Status ModifyDn(const Principal& who, ldap::ModifyDnRequest request, const WriteOptions& options,
+                  WriteOutcome* outcome);
+  // RFC 3062: `target` empty means the bound user. Returns the generated
+  // password when `new_password` is empty.
+  Result<std::optional<std::string>> ModifyPassword(const Principal& who, std::string_view target,
+                                                    const std::optional<std::string>& old_password,
+                                                    const std::optional<std::string>& new_password);
+
+  // --- tools
+  // Offline bulk load: entries are trusted (operational attributes kept,
+  // pre-hashed passwords kept as-is), indexes and memberOf built.
+  Status Import(ldap::LdifReader& reader, const std::function<void(size_t)>& progress, size_t* imported);
+  Status Export(std::ostream& out);
+  Status Verify(VerifyReport* report);
+  Status Backup(const std::string& dir) { return store_->Checkpoint(dir); }
+
+  const schema::Schema& schema() const { return *schema_; }
+  const DirectoryOptions& options() const { return options_; }
+  const std::string& suffix_normalized() const { return suffix_key_; }
+  std::string context_csn() const;
+  store::Store& store() { return *store_; }
+  SecretSealer& sealer() { return *sealer_; }
+
+  // Directory key of a DN: attribute types resolved to canonical lower-case
+  // names, values normalised by their equality rule.
+  Result<std::string> DnKey(std::string_view dn) const;
+  std::string DnKey(const ldap::Dn& dn) const;
+
+ private:
+  Directory(DirectoryOptions options, std::shared_ptr<const schema::Schema> schema, const Clock& clock,
+            std::unique_ptr<store::Store> store, std::unique_ptr<SecretSealer> sealer);
+
+  struct IndexKey {
+    store::IndexKind kind;
+    std::string attribute;
+    std::string key;
+    auto operator<=>(const IndexKey&) const = default;
+  };
+  std::set<IndexKey> IndexKeysOf(const ldap::Entry& entry) const;
+  void ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ldap::Entry* before,
+                      const ldap::Entry* after) const;
+  const IndexSpec* IndexFor(const schema::AttributeType& attr) const;
+
+  std::string NextCsn();
+  void StampCreate(ldap::Entry& entry, const Principal& who, const std::string& csn) const;
+  void StampModify(ldap::Entry& entry, const Principal& who, const std::string& csn) const;
+  std::string NoSuchObjectMatched(const ldap::Dn& dn) const;
+  Status NoSuchObject(const ldap::Dn& dn, std::string_view what) const;
+
+  // Candidate ids for a filter from indexes; nullopt means "not indexable".
+  std::optional<std::vector<store::EntryId>> Candidates(const ldap::Filter& filter, size_t depth) const;
+  bool InChain(const ldap::Entry& entry, const schema::AttributeType& attr, std::string_view target_dn) const;
+  ldap::Entry Present(const Principal& who, const store::StoredEntry& stored, const std::vector<std::string>& attributes,
+                      bool types_only) const;
+  bool CanSee(const Principal& who, const store::StoredEntry& stored) const;
+  bool CanReadAttribute(const Principal& who, const schema::AttributeType& attr, const ldap::Entry& entry) const;
+  Status CheckWriteAccess(const Principal& who, const ldap::Entry& target, std::string_view operation) const;
+
+  // Writes (hold write_mu_).
+  Status AddInTxn(const Principal& who, ldap::AddRequest request, store::WriteTxn& txn, const std::string& csn,
+                  bool import, store::StoredEntry* added);
+  Status PrepareNewEntry(const Principal& who, ldap::Entry& entry, bool trusted, store::WriteTxn& txn);
+  Status HashPasswordAttributes(ldap::Entry& entry, bool trusted, const ldap::Entry* before, bool self_change) const;
+  Status CheckUniqueness(store::WriteTxn& txn, const ldap::Entry& entry, store::EntryId self) const;
+  Status UpdateBackLinks(store::WriteTxn& txn, const Principal& who, const ldap::Entry* before,
+                         const ldap::Entry* after, const std::string& csn);
+  Status RewriteReferences(store::WriteTxn& txn, const std::string& old_dn_key, const std::string& old_dn,
+                           const std::string& new_dn, const std::string& csn);
+  Status CheckAssertion(const WriteOptions& options, const ldap::Entry& entry) const;
+  Status PutWithIndexes(store::WriteTxn& txn, const store::StoredEntry& before_or_empty, store::EntryId id,
+                        store::EntryId parent, const ldap::Entry& after, bool existed);
+  uint32_t AllocateRid(store::WriteTxn& txn);
+  SecretContext SecretContextFor(const ldap::Entry& entry, std::string_view attribute) const;
+  // Does `password` match one of the entry's verifiers? kUnavailable when a
+  // verifier cannot be opened because its key is disabled.
+  Result<bool> VerifyEntryPassword(const ldap::Entry& entry, std::string_view password) const;
+  Status ApplyPasswordChange(const Principal& who, const store::StoredEntry& target,
+                             const ldap::Modification& change, bool privileged,
+                             std::vector<std::string>* new_passwords, bool* password_removed,
+                             ldap::Entry* updated) const;
+  Result<std::optional<store::StoredEntry>> FindByIndex(std::string_view attribute, std::string_view value) const;
+  bool IsAdminEntry(const store::StoredEntry& stored) const;
+  std::vector<std::string> GroupsOf(const ldap::Entry& entry, size_t limit) const;  // transitive memberOf keys
+
+  DirectoryOptions options_;
+  std::shared_ptr<const schema::Schema> schema_;
+  const Clock& clock_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<SecretSealer> sealer_;
+  ldap::Dn suffix_;
+  std::string suffix_key_;
+  std::string admin_groups_key_;   // AD: Domain Admins; plain: none
+  std::map<std::string, IndexSpec> indexes_;  // canonical lower-case name -> spec
+  std::mutex write_mu_;
+  std::mutex csn_mu_;
+  std::string last_csn_time_;
+  uint32_t csn_counter_ = 0;
+  std::optional<Sid> domain_sid_;
+  uint32_t next_rid_ = 0;  // guarded by write_mu_
+  std::string directory_id_;  // stable id of this directory, part of every secret's context
+};
+
+}  // namespace simplead::backend

@@ -1,0 +1,215 @@
+#include "server/backend/directory.h"
+
+#include <gtest/gtest.h>
+
+#include "lib/ldap/dn.h"
+#include "tests/fakes/temp_dir.h"
+
+namespace simplead::backend {
+namespace {
+
+constexpr const char* kSuffix = "DC=corp,DC=example,DC=com";
+
+class DirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto schema = schema::Schema::LoadDirectory(SIMPLEAD_SCHEMA_DIR);
+    ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+    DirectoryOptions options;
+    options.store.path = dir_.path() + "/db";
+    options.store.sync_writes = false;
+    options.suffix = kSuffix;
+    options.ad_mode = true;
+    options.domain_fqdn = "corp.example.com";
+    options.netbios = "CORP";
+    options.hash_params.argon2_memory_kib = 1024;
+    options.hash_params.argon2_iterations = 1;
+    auto directory = Directory::Open(options, *schema, clock_);
+    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
+    directory_ = std::move(*directory);
+    ASSERT_TRUE(directory_->Provision({"Admin-Pass-1", ""}).ok());
+  }
+
+  Status AddUser(const std::string& cn, const std::string& password = "User-Pass-1") {
+    ldap::AddRequest req{"CN=" + cn + ",CN=Users," + kSuffix,
+                         {{"objectClass", {"top", "person", "organizationalPerson", "user"}},
+                          {"sAMAccountName", {cn}},
+                          {"userPrincipalName", {cn + "@corp.example.com"}},
+                          {"userPassword", {password}}}};
+    return directory_->Add(Principal::Internal(), req, {}, nullptr);
+  }
+
+  Status AddGroup(const std::string& cn, std::vector<std::string> members) {
+    std::vector<ldap::Attribute> attrs{{"objectClass", {"top", "group"}}, {"sAMAccountName", {cn}}};
+    for (auto& m : members) m = "CN=" + m + ",CN=Users," + kSuffix;
+    if (!members.empty()) attrs.push_back({"member", members});
+    return directory_->Add(Principal::Internal(), {"CN=" + cn + ",CN=Users," + kSuffix, attrs}, {}, nullptr);
+  }
+
+  std::vector<std::string> SearchDns(const std::string& filter, SearchOutcome* outcome = nullptr) {
+    SearchParams params;
+    params.base = kSuffix;
+    params.scope = ldap::SearchScope::kSubtree;
+    params.filter = *ldap::ParseFilter(filter);
+    std::vector<std::string> dns;
+    SearchOutcome local;
+    Status st = directory_->Search(
+        Principal::Internal(), params,
+        [&](const ldap::Entry& e) {
+          dns.push_back(e.dn().ToString());
+          return true;
+        },
+        nullptr, outcome ? outcome : &local);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return dns;
+  }
+
+  std::vector<std::string> MemberOf(const std::string& cn) {
+    auto entry = directory_->Read(Principal::Internal(), "CN=" + cn + ",CN=Users," + kSuffix, {"memberOf"});
+    if (!entry.ok() || !entry->has_value()) return {};
+    return (*entry)->Values("memberOf");
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Directory> directory_;
+};
+
+TEST_F(DirectoryTest, AdministratorIsMemberOfDomainAdmins) {
+  auto member_of = MemberOf("Administrator");
+  ASSERT_EQ(member_of.size(), 1u);
+  EXPECT_EQ(member_of[0], std::string("CN=Domain Admins,CN=Users,") + kSuffix);
+}
+
+TEST_F(DirectoryTest, AuthenticatesByDnUpnAndDownLevelName) {
+  for (const char* name : {"CN=Administrator,CN=Users,DC=corp,DC=example,DC=com", "administrator@corp.example.com",
+                           "CORP\\Administrator"}) {
+    auto who = directory_->Authenticate(name, "Admin-Pass-1");
+    ASSERT_TRUE(who.ok()) << name << ": " << who.status().ToString();
+    EXPECT_TRUE(who->is_admin);
+  }
+}
+
+TEST_F(DirectoryTest, WrongPasswordAndUnknownUserGiveTheSameAnswer) {
+  auto wrong = directory_->Authenticate("administrator@corp.example.com", "nope");
+  auto unknown = directory_->Authenticate("nobody@corp.example.com", "nope");
+  ASSERT_FALSE(wrong.ok());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(wrong.status().code(), ResultCode::kInvalidCredentials);
+  EXPECT_EQ(wrong.status().message(), unknown.status().message());
+  EXPECT_NE(wrong.status().message().find("data 52e"), std::string::npos);
+}
+
+TEST_F(DirectoryTest, DisabledAccountGivesData533) {
+  auto guest_dn = std::string("CN=Guest,CN=Users,") + kSuffix;
+  ldap::ModifyRequest set_pw{guest_dn, {{ldap::Modification::Op::kReplace, {"userPassword", {"Guest-Pass-1"}}}}};
+  ASSERT_TRUE(directory_->Modify(Principal::Internal(), set_pw, {}, nullptr).ok());
+  auto who = directory_->Authenticate("CORP\\Guest", "Guest-Pass-1");
+  ASSERT_FALSE(who.ok());
+  EXPECT_NE(who.status().message().find("data 533"), std::string::npos);
+}
+
+TEST_F(DirectoryTest, AddUnderMissingParentNamesMatchedDn) {
+  ldap::AddRequest req{std::string("CN=x,OU=Missing,") + kSuffix, {{"objectClass", {"top", "container"}}}};
+  Status st = directory_->Add(Principal::Internal(), req, {}, nullptr);
+  EXPECT_EQ(st.code(), ResultCode::kNoSuchObject);
+  EXPECT_EQ(st.matched_dn(), kSuffix);
+}
+
+TEST_F(DirectoryTest, DuplicateSamAccountNameIsRefused) {
+  ASSERT_TRUE(AddUser("alice").ok());
+  ldap::AddRequest req{std::string("CN=alice2,CN=Users,") + kSuffix,
+                       {{"objectClass", {"top", "person", "organizationalPerson", "user"}}, {"sAMAccountName", {"ALICE"}}}};
+  EXPECT_EQ(directory_->Add(Principal::Internal(), req, {}, nullptr).code(), ResultCode::kEntryAlreadyExists);
+}
+
+TEST_F(DirectoryTest, DeletingUserRemovesItFromGroups) {
+  ASSERT_TRUE(AddUser("bob").ok());
+  ASSERT_TRUE(AddGroup("g1", {"bob"}).ok());
+  ASSERT_EQ(MemberOf("bob").size(), 1u);
+  ASSERT_TRUE(directory_->Delete(Principal::Internal(), std::string("CN=bob,CN=Users,") + kSuffix, {}, nullptr).ok());
+  auto group = directory_->Read(Principal::Internal(), std::string("CN=g1,CN=Users,") + kSuffix, {"member"});
+  ASSERT_TRUE(group.ok() && group->has_value());
+  EXPECT_FALSE((*group)->Has("member"));
+}
+
+TEST_F(DirectoryTest, RenameRewritesMemberValuesAndBackLinks) {
+  ASSERT_TRUE(AddUser("carol").ok());
+  ASSERT_TRUE(AddGroup("g2", {"carol"}).ok());
+  ldap::ModifyDnRequest rename{std::string("CN=carol,CN=Users,") + kSuffix, "CN=carola", true, std::nullopt};
+  ASSERT_TRUE(directory_->ModifyDn(Principal::Internal(), rename, {}, nullptr).ok());
+  auto group = directory_->Read(Principal::Internal(), std::string("CN=g2,CN=Users,") + kSuffix, {"member"});
+  ASSERT_TRUE(group.ok() && group->has_value());
+  EXPECT_EQ((*group)->Values("member"), std::vector<std::string>{std::string("CN=carola,CN=Users,") + kSuffix});
+  ldap::ModifyDnRequest rename_group{std::string("CN=g2,CN=Users,") + kSuffix, "CN=g2b", true, std::nullopt};
+  ASSERT_TRUE(directory_->ModifyDn(Principal::Internal(), rename_group, {}, nullptr).ok());
+  EXPECT_EQ(MemberOf("carola"), std::vector<std::string>{std::string("CN=g2b,CN=Users,") + kSuffix});
+}
+
+TEST_F(DirectoryTest, InChainFindsNestedMembersAndEndsOnCycles) {
+  ASSERT_TRUE(AddUser("alice").ok());
+  ASSERT_TRUE(AddGroup("g-inner", {"alice"}).ok());
+  ASSERT_TRUE(AddGroup("g-outer", {"g-inner"}).ok());
+  auto dns = SearchDns(std::string("(memberOf:1.2.840.113556.1.4.1941:=CN=g-outer,CN=Users,") + kSuffix + ")");
+  EXPECT_NE(std::find(dns.begin(), dns.end(), std::string("CN=alice,CN=Users,") + kSuffix), dns.end());
+  // Make a cycle: g-inner now also contains g-outer.
+  ldap::ModifyRequest cycle{std::string("CN=g-inner,CN=Users,") + kSuffix,
+                            {{ldap::Modification::Op::kAdd, {"member", {std::string("CN=g-outer,CN=Users,") + kSuffix}}}}};
+  ASSERT_TRUE(directory_->Modify(Principal::Internal(), cycle, {}, nullptr).ok());
+  dns = SearchDns(std::string("(memberOf:1.2.840.113556.1.4.1941:=CN=g-outer,CN=Users,") + kSuffix + ")");
+  EXPECT_EQ(dns.size(), 3u);  // alice, g-inner and (through the cycle) g-outer itself
+}
+
+TEST_F(DirectoryTest, IndexedEqualitySearchExaminesOnlyCandidates) {
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(AddUser("user" + std::to_string(i)).ok());
+  SearchOutcome outcome;
+  auto dns = SearchDns("(sAMAccountName=user42)", &outcome);
+  ASSERT_EQ(dns.size(), 1u);
+  EXPECT_EQ(outcome.candidates_examined, 1u);
+}
+
+TEST_F(DirectoryTest, PagingReturnsEveryEntryOnce) {
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(AddUser("pager" + std::to_string(i)).ok());
+  SearchParams params;
+  params.base = kSuffix;
+  params.scope = ldap::SearchScope::kSubtree;
+  params.filter = *ldap::ParseFilter("(sAMAccountName=pager*)");
+  params.paged = ldap::PagedResults{7, ""};
+  std::set<std::string> seen;
+  for (int page = 0; page < 20; ++page) {
+    SearchOutcome outcome;
+    ASSERT_TRUE(directory_->Search(Principal::Internal(), params,
+                                   [&](const ldap::Entry& e) {
+                                     EXPECT_TRUE(seen.insert(e.dn().ToString()).second);
+                                     return true;
+                                   },
+                                   nullptr, &outcome)
+                    .ok());
+    ASSERT_TRUE(outcome.paged_response.has_value());
+    if (outcome.paged_response->cookie.empty()) break;
+    params.paged->cookie = outcome.paged_response->cookie;
+  }
+  EXPECT_EQ(seen.size(), 30u);
+}
+
+TEST_F(DirectoryTest, PasswordsAreNeverReturned) {
+  ASSERT_TRUE(AddUser("dave").ok());
+  auto entry = directory_->Read(Principal::Internal(), std::string("CN=dave,CN=Users,") + kSuffix, {"*", "+", "userPassword"});
+  ASSERT_TRUE(entry.ok() && entry->has_value());
+  EXPECT_FALSE((*entry)->Has("userPassword"));
+}
+
+TEST_F(DirectoryTest, VerifyIsCleanAfterWrites) {
+  ASSERT_TRUE(AddUser("erin").ok());
+  ASSERT_TRUE(AddGroup("g3", {"erin"}).ok());
+  ASSERT_TRUE(directory_->ModifyDn(Principal::Internal(),
+                                   {std::string("CN=g3,CN=Users,") + kSuffix, "CN=g3", true, std::string("CN=System,") + kSuffix},
+                                   {}, nullptr)
+                  .ok());
+  VerifyReport report;
+  ASSERT_TRUE(directory_->Verify(&report).ok());
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+}
+
+}  // namespace
+}  // namespace simplead::backend

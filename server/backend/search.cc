@@ -1,0 +1,568 @@
+// Directory reads: candidate selection from indexes, scope, filter
+// evaluation, attribute selection, paging, sorting and limits.
+#include <algorithm>
+#include <deque>
+#include <unordered_set>
+
+#include "lib/ldap/dn.h"
+#include "schema/filter_eval.h"
+#include "server/backend/directory.h"
+#include "server/backend/meta_keys.h"
+
+namespace simplead::backend {
+
+namespace {
+
+using IdList = std::vector<store::EntryId>;
+
+IdList Intersect(const IdList& a, const IdList& b) {
+  IdList out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+IdList Union(const IdList& a, const IdList& b) {
+  IdList out;
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+void SortUnique(IdList& ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+}
+
+// Attributes never returned and never matchable by anyone: verifiers and
+// the history behind them.
+bool IsSecretAttribute(std::string_view lower_name) {
+  return lower_name == "userpassword" || lower_name == "unicodepwd" || lower_name == "ntpwdhistory" ||
+         lower_name == "lmpwdhistory" || lower_name == "supplementalcredentials" || lower_name == "dbcspwd" ||
+         lower_name == "simpleadpasswordhistory";
+}
+
+// Readable only by admins and the entry itself.
+bool IsSelfOrAdminAttribute(std::string_view lower_name) {
+  return lower_name == "badpwdcount" || lower_name == "badpasswordtime" || lower_name == "lockouttime" ||
+         lower_name == "lastlogon" || lower_name == "logoncount" || lower_name == "pwdlastset" ||
+         lower_name == "lastlogontimestamp" || lower_name == "msds-userpasswordexpirytimecomputed";
+}
+
+constexpr size_t kInChainLimit = 100000;
+
+std::string EncodeCookie(store::EntryId last, uint64_t fingerprint) {
+  std::string out;
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((last >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((fingerprint >> shift) & 0xff));
+  return out;
+}
+
+bool DecodeCookie(std::string_view cookie, store::EntryId* last, uint64_t* fingerprint) {
+  if (cookie.size() != 16) return false;
+  *last = 0;
+  *fingerprint = 0;
+  for (int i = 0; i < 8; ++i) *last = (*last << 8) | static_cast<uint8_t>(cookie[i]);
+  for (int i = 8; i < 16; ++i) *fingerprint = (*fingerprint << 8) | static_cast<uint8_t>(cookie[i]);
+  return true;
+}
+
+uint64_t Fingerprint(const SearchParams& params) {
+  // FNV-1a over what defines the result set: a cookie is only valid for the
+  // same search (RFC 2696 §3).
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ULL;
+  };
+  mix(params.base);
+  mix(std::to_string(static_cast<int>(params.scope)));
+  mix(ldap::FilterToString(params.filter));
+  return h;
+}
+
+}  // namespace
+
+bool Directory::CanSee(const Principal& who, const store::StoredEntry&) const {
+  if (who.internal || who.is_admin) return true;
+  return !who.IsAnonymous();
+}
+
+bool Directory::CanReadAttribute(const Principal& who, const schema::AttributeType& attr,
+                                 const ldap::Entry& entry) const {
+  std::string name = ldap::ToLower(attr.name());
+  if (IsSecretAttribute(name)) return false;
+  if (who.internal || who.is_admin) return true;
+  if (who.IsAnonymous()) return false;
+  if (IsSelfOrAdminAttribute(name)) return DnKey(entry.dn()) == who.normalized_dn;
+  return true;
+}
+
+bool Directory::InChain(const ldap::Entry& entry, const schema::AttributeType& attr,
+                        std::string_view target_dn) const {
+  auto target = DnKey(target_dn);
+  if (!target.ok()) return false;
+  std::unordered_set<std::string> seen;
+  std::deque<std::string> queue;
+  auto push_values = [&](const ldap::Entry& e) {
+    for (const auto& v : e.Values(attr.name())) {
+      auto key = DnKey(v);
+      if (key.ok() && seen.insert(*key).second) queue.push_back(*key);
+    }
+  };
+  push_values(entry);
+  while (!queue.empty() && seen.size() < kInChainLimit) {
+    std::string key = std::move(queue.front());
+    queue.pop_front();
+    if (key == *target) return true;
+    auto id = store_->FindId(key);
+    if (!id.ok() || !id->has_value()) continue;
+    auto next = store_->Get(**id);
+    if (next.ok() && next->has_value()) push_values((*next)->entry);
+  }
+  return false;
+}
+
+std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Filter& filter, size_t depth) const {
+  using T = ldap::Filter::Type;
+  if (depth > 32) return std::nullopt;
+  auto collect = [&](store::IndexKind kind, const std::string& attr, const std::string& key) {
+    IdList ids;
+    (void)store_->ForEachIndexed(kind, attr, key, [&](store::EntryId id) {
+      ids.push_back(id);
+      return true;
+    });
+    SortUnique(ids);
+    return ids;
+  };
+  // An attribute with subtypes (name > cn) is matched through its subtypes,
+  // which its own index does not cover.
+  auto indexed_attr = [&](const std::string& type) -> const schema::AttributeType* {
+    const auto* at = schema_->FindAttribute(type);
+    if (!at) return nullptr;
+    for (const auto& [oid, other] : schema_->attributes_by_oid()) {
+      if (&other != at && schema_->IsSubtypeOf(other, *at)) return nullptr;
+    }
+    return at;
+  };
+  switch (filter.type) {
+    case T::kEquality:
+    case T::kApprox: {
+      const auto* at = indexed_attr(filter.attribute);
+      const IndexSpec* spec = at ? IndexFor(*at) : nullptr;
+      if (!spec || !spec->equality) return std::nullopt;
+      std::string value = filter.value;
+      if (ldap::ToLower(at->name()) == "objectclass") {
+        // Index keys hold the class names expanded by the schema; normalise the same way.
+        auto expanded = schema_->ExpandObjectClasses({value});
+        if (!expanded.empty()) value = expanded.front();
+        if (!schema_->FindObjectClass(filter.value)) return IdList{};
+      }
+      auto key = schema_->NormalizeEquality(*at, value);
+      if (!key.ok()) return IdList{};  // an invalid assertion matches nothing
+      return collect(store::IndexKind::kEquality, ldap::ToLower(at->name()), *key);
+    }
+    case T::kPresent: {
+      const auto* at = indexed_attr(filter.attribute);
+      const IndexSpec* spec = at ? IndexFor(*at) : nullptr;
+      if (!spec || !spec->presence) return std::nullopt;
+      return collect(store::IndexKind::kPresence, ldap::ToLower(at->name()), "");
+    }
+    case T::kSubstrings: {
+      const auto* at = indexed_attr(filter.attribute);
+      const IndexSpec* spec = at ? IndexFor(*at) : nullptr;
+      if (!spec) return std::nullopt;
+      std::string name = ldap::ToLower(at->name());
+      std::optional<IdList> result;
+      if (spec->substring) {
+        std::vector<std::string> parts;
+        if (filter.initial) parts.push_back(*filter.initial);
+        for (const auto& a : filter.any) parts.push_back(a);
+        if (filter.final) parts.push_back(*filter.final);
+        for (const auto& part : parts) {
+          auto norm = schema_->NormalizeSubstring(*at, part);
+          if (!norm.ok()) continue;
+          for (size_t i = 0; i + 3 <= norm->size(); ++i) {
+            IdList ids = collect(store::IndexKind::kSubstring, name, norm->substr(i, 3));
+            result = result ? Intersect(*result, ids) : ids;
+            if (result->empty()) return result;
+          }
+        }
+      }
+      if (!result && spec->equality && filter.initial && !filter.initial->empty()) {
+        auto norm = schema_->NormalizeSubstring(*at, *filter.initial);
+        auto eq_norm = schema_->NormalizeEquality(*at, *filter.initial);
+        // A prefix scan of the equality index is exact only when both rules normalise alike.
+        if (norm.ok() && eq_norm.ok() && *norm == *eq_norm) {
+          IdList ids;
+          (void)store_->ForEachIndexedPrefix(store::IndexKind::kEquality, name, *norm,
+                                             [&](std::string_view, store::EntryId id) {
+                                               ids.push_back(id);
+                                               return true;
+                                             });
+          SortUnique(ids);
+          result = ids;
+        }
+      }
+      return result;
+    }
+    case T::kExtensible: {
+      if (filter.matching_rule != ldap::oid::kMatchingRuleInChain || filter.dn_attributes) return std::nullopt;
+      const auto* at = schema_->FindAttribute(filter.attribute);
+      if (!at) return IdList{};
+      std::string name = ldap::ToLower(at->name());
+      const IndexSpec* spec = IndexFor(*at);
+      if (!spec || !spec->equality) return std::nullopt;
+      // Entries whose <attr> reaches the target: walk the equality index
+      // outwards from the target, each DN at most once (cycles end).
+      auto target = DnKey(filter.value);
+      if (!target.ok()) return IdList{};
+      IdList result;
+      std::unordered_set<std::string> seen{*target};
+      std::deque<std::string> queue{*target};
+      while (!queue.empty() && seen.size() < kInChainLimit) {
+        std::string key = std::move(queue.front());
+        queue.pop_front();
+        for (store::EntryId id : collect(store::IndexKind::kEquality, name, key)) {
+          result.push_back(id);
+          auto stored = store_->Get(id);
+          if (!stored.ok() || !stored->has_value()) continue;
+          std::string k = DnKey((*stored)->entry.dn());
+          if (seen.insert(k).second) queue.push_back(std::move(k));
+        }
+      }
+      SortUnique(result);
+      return result;
+    }
+    case T::kAnd: {
+      // Use the most selective indexed child; intersect others only while the set is large.
+      std::vector<std::pair<size_t, const ldap::Filter*>> ranked;
+      for (const auto& child : filter.children) {
+        size_t estimate = SIZE_MAX - 1;
+        if (child.type == T::kEquality) {
+          const auto* at = indexed_attr(child.attribute);
+          const IndexSpec* spec = at ? IndexFor(*at) : nullptr;
+          if (spec && spec->equality && ldap::ToLower(at->name()) != "objectclass") {
+            auto key = schema_->NormalizeEquality(*at, child.value);
+            if (key.ok()) {
+              auto count = store_->CountIndexed(store::IndexKind::kEquality, ldap::ToLower(at->name()), *key, 100000);
+              if (count.ok()) estimate = *count;
+            }
+          }
+        }
+        ranked.push_back({estimate, &child});
+      }
+      std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      std::optional<IdList> result;
+      for (const auto& [estimate, child] : ranked) {
+        if (result && result->size() <= 64) break;  // few enough: the filter checks the rest
+        auto ids = Candidates(*child, depth + 1);
+        if (!ids) continue;
+        result = result ? Intersect(*result, *ids) : std::move(*ids);
+      }
+      return result;
+    }
+    case T::kOr: {
+      IdList result;
+      for (const auto& child : filter.children) {
+        auto ids = Candidates(child, depth + 1);
+        if (!ids) return std::nullopt;
+        result = Union(result, *ids);
+      }
+      return result;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+ldap::Entry Directory::Present(const Principal& who, const store::StoredEntry& stored,
+                               const std::vector<std::string>& attributes, bool types_only) const {
+  const ldap::Entry& entry = stored.entry;
+  bool all_user = attributes.empty();
+  bool all_operational = false;
+  std::vector<const schema::AttributeType*> named;
+  std::vector<std::string> named_unknown;
+  for (const auto& a : attributes) {
+    if (a == "*") {
+      all_user = true;
+    } else if (a == "+") {
+      all_operational = true;
+    } else if (a == "1.1") {
+      continue;
+    } else if (const auto* at = schema_->FindAttribute(a.substr(0, a.find(';')))) {
+      named.push_back(at);
+    } else {
+      named_unknown.push_back(ldap::ToLower(a));
+    }
+  }
+  auto is_named = [&](const schema::AttributeType* at) {
+    for (const auto* n : named) {
+      if (n == at || schema_->IsSubtypeOf(*at, *n)) return true;
+    }
+    return false;
+  };
+  auto wanted = [&](const schema::AttributeType* at) {
+    if (is_named(at)) return true;
+    // AD returns memberOf with the user attributes, as clients expect.
+    bool operational = at->IsOperational() && !(options_.ad_mode && ldap::ToLower(at->name()) == "memberof");
+    return operational ? all_operational : all_user;
+  };
+  std::vector<ldap::Attribute> out;
+  for (const auto& attribute : entry.attributes()) {
+    const auto* at = schema_->FindAttribute(std::string_view(attribute.type).substr(0, attribute.type.find(';')));
+    if (!at) continue;
+    if (!wanted(at) || !CanReadAttribute(who, *at, entry)) continue;
+    out.push_back(types_only ? ldap::Attribute{attribute.type, {}} : attribute);
+  }
+  // Computed operational attributes.
+  auto computed = [&](std::string_view name, std::function<std::vector<std::string>()> values) {
+    const auto* at = schema_->FindAttribute(name);
+    bool want = at ? (all_operational || is_named(at)) : all_operational;
+    if (!want) {
+      for (const auto& n : named_unknown) want = want || n == ldap::ToLower(name);
+    }
+    if (!want) return;
+    auto v = values();
+    if (v.empty()) return;
+    out.push_back(ldap::Attribute{std::string(name), types_only ? std::vector<std::string>{} : std::move(v)});
+  };
+  computed("entryDN", [&] { return std::vector<std::string>{entry.dn().ToString()}; });
+  computed("subschemaSubentry", [&] { return std::vector<std::string>{"cn=Subschema"}; });
+  computed("hasSubordinates", [&] {
+    auto has = store_->HasChildren(stored.id);
+    return std::vector<std::string>{has.ok() && *has ? "TRUE" : "FALSE"};
+  });
+  if (!entry.Has("structuralObjectClass")) {
+    computed("structuralObjectClass", [&] {
+      std::string s = schema_->StructuralObjectClass(entry.Values("objectClass"));
+      return s.empty() ? std::vector<std::string>{} : std::vector<std::string>{s};
+    });
+  }
+  if (stored.id != store::kNoEntry && DnKey(entry.dn()) == suffix_key_) {
+    computed("contextCSN", [&] {
+      std::string csn = context_csn();
+      return csn.empty() ? std::vector<std::string>{} : std::vector<std::string>{csn};
+    });
+  }
+  return ldap::Entry(entry.dn(), std::move(out));
+}
+
+Result<std::optional<ldap::Entry>> Directory::Read(const Principal& who, std::string_view dn,
+                                                   const std::vector<std::string>& attributes) {
+  SIMPLEAD_ASSIGN_OR_RETURN(auto key, DnKey(dn));
+  SIMPLEAD_ASSIGN_OR_RETURN(auto id, store_->FindId(key));
+  if (!id) return std::optional<ldap::Entry>{};
+  SIMPLEAD_ASSIGN_OR_RETURN(auto stored, store_->Get(*id));
+  if (!stored || !CanSee(who, *stored)) return std::optional<ldap::Entry>{};
+  return std::optional<ldap::Entry>(Present(who, *stored, attributes, false));
+}
+
+Status Directory::Search(const Principal& who, const SearchParams& params,
+                         const std::function<bool(const ldap::Entry&)>& emit, const std::atomic<bool>* abandoned,
+                         SearchOutcome* outcome) {
+  using Scope = ldap::SearchScope;
+  auto started = std::chrono::steady_clock::now();
+  SIMPLEAD_ASSIGN_OR_RETURN(auto base_dn, ldap::Dn::Parse(params.base));
+  std::string base_key = DnKey(base_dn);
+  SIMPLEAD_ASSIGN_OR_RETURN(auto base_id, store_->FindId(base_key));
+  std::optional<store::StoredEntry> base_entry;
+  if (base_id) {
+    SIMPLEAD_ASSIGN_OR_RETURN(base_entry, store_->Get(*base_id));
+  }
+  if (!base_entry || !CanSee(who, *base_entry)) {
+    // Invisible answers as absent; matchedDN only names what the caller may see.
+    Status st = NoSuchObject(base_dn, "search base");
+    if (who.IsAnonymous()) return Status(ResultCode::kNoSuchObject, st.message());
+    return st;
+  }
+
+  // Paging state.
+  uint64_t fingerprint = Fingerprint(params);
+  store::EntryId resume_after = 0;
+  size_t page_size = 0;
+  if (params.paged) {
+    page_size = static_cast<size_t>(std::max(0, params.paged->size));
+    if (!params.paged->cookie.empty()) {
+      uint64_t got = 0;
+      if (!DecodeCookie(params.paged->cookie, &resume_after, &got) || got != fingerprint) {
+        return Error(ResultCode::kUnwillingToPerform, "paged results cookie is invalid for this search");
+      }
+    }
+    outcome->paged_response = ldap::PagedResults{0, ""};
+    if (page_size == 0) {  // RFC 2696: size 0 abandons the paged search
+      outcome->result = {ResultCode::kSuccess, "", "", {}};
+      return Status::Ok();
+    }
+    page_size = std::min(page_size, options_.server_size_limit);
+  }
+  size_t size_limit = options_.server_size_limit;
+  if (params.size_limit > 0) size_limit = std::min(size_limit, static_cast<size_t>(params.size_limit));
+  if (params.paged) size_limit = params.size_limit > 0 ? static_cast<size_t>(params.size_limit) : SIZE_MAX;
+  auto time_limit = options_.server_time_limit;
+  if (params.time_limit > 0) time_limit = std::min(time_limit, std::chrono::seconds(params.time_limit));
+  auto deadline = started + time_limit;
+
+  // Candidates, ascending ids.
+  IdList candidates;
+  if (params.scope == Scope::kBase) {
+    candidates = {*base_id};
+  } else if (auto indexed = Candidates(params.filter, 0)) {
+    candidates = std::move(*indexed);
+  } else {
+    std::vector<store::EntryId> stack{*base_id};
+    if (params.scope == Scope::kSubtree) candidates.push_back(*base_id);
+    bool one_level = params.scope == Scope::kOneLevel;
+    while (!stack.empty()) {
+      store::EntryId id = stack.back();
+      stack.pop_back();
+      (void)store_->ForEachChild(id, [&](store::EntryId child) {
+        candidates.push_back(child);
+        if (!one_level) stack.push_back(child);
+        return true;
+      });
+    }
+    SortUnique(candidates);
+  }
+
+  auto in_scope = [&](const store::StoredEntry& stored) {
+    switch (params.scope) {
+      case Scope::kBase:
+        return stored.id == *base_id;
+      case Scope::kOneLevel:
+        return stored.parent == *base_id;
+      case Scope::kSubtree:
+      case Scope::kChildren: {
+        if (stored.id == *base_id) return params.scope == Scope::kSubtree;
+        std::string key = DnKey(stored.entry.dn());
+        return key.size() > base_key.size() + 1 && key.compare(key.size() - base_key.size(), base_key.size(),
+                                                                base_key) == 0 &&
+               key[key.size() - base_key.size() - 1] == ',';
+      }
+    }
+    return false;
+  };
+
+  schema::EvalHooks hooks;
+  hooks.can_read = [&](const schema::AttributeType&) { return true; };
+  const ldap::Entry* current = nullptr;
+  hooks.can_read = [&](const schema::AttributeType& at) { return current && CanReadAttribute(who, at, *current); };
+  hooks.in_chain = [&](const ldap::Entry& e, const schema::AttributeType& at, std::string_view target) {
+    return InChain(e, at, target);
+  };
+
+  bool sorting = !params.sort.empty();
+  std::vector<store::StoredEntry> sorted_matches;
+  size_t returned = 0;
+  store::EntryId last_id = 0;
+  bool more = false;
+  outcome->result = {ResultCode::kSuccess, "", "", {}};
+  auto it = std::upper_bound(candidates.begin(), candidates.end(), sorting ? 0 : resume_after);
+  for (; it != candidates.end(); ++it) {
+    if (abandoned && abandoned->load()) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      outcome->result = {ResultCode::kTimeLimitExceeded, "", "time limit exceeded", {}};
+      break;
+    }
+    ++outcome->candidates_examined;
+    auto stored = store_->Get(*it);
+    if (!stored.ok() || !stored->has_value()) continue;
+    const store::StoredEntry& se = **stored;
+    if (!in_scope(se) || !CanSee(who, se)) continue;
+    current = &se.entry;
+    if (schema::Evaluate(params.filter, se.entry, *schema_, hooks) != schema::Tri::kTrue) continue;
+    if (sorting) {
+      sorted_matches.push_back(se);
+      continue;
+    }
+    if (params.paged && returned == page_size) {
+      more = true;
+      break;
+    }
+    if (returned == size_limit) {
+      outcome->result = {ResultCode::kSizeLimitExceeded, "", "size limit exceeded", {}};
+      break;
+    }
+    if (!emit(Present(who, se, params.attributes, params.types_only))) return Status::Ok();
+    ++returned;
+    last_id = se.id;
+  }
+
+  if (sorting) {
+    // RFC 2891: order by the first sort key's ordering (or equality) rule.
+    const auto& key = params.sort.front();
+    const auto* at = schema_->FindAttribute(key.attribute);
+    if (!at) {
+      outcome->sort_result = ResultCode::kNoSuchAttribute;
+    } else {
+      outcome->sort_result = ResultCode::kSuccess;
+      auto sort_value = [&](const store::StoredEntry& e) -> const std::string* { return e.entry.First(at->name()); };
+      std::stable_sort(sorted_matches.begin(), sorted_matches.end(), [&](const auto& a, const auto& b) {
+        const std::string* va = sort_value(a);
+        const std::string* vb = sort_value(b);
+        if (!va || !vb) return va != nullptr && vb == nullptr;  // entries without the value sort last
+        auto cmp = schema_->CompareOrdering(*at, *va, *vb);
+        int c = cmp.ok() ? *cmp : va->compare(*vb);
+        return key.reverse ? c > 0 : c < 0;
+      });
+    }
+    size_t offset = static_cast<size_t>(resume_after);
+    for (size_t i = offset; i < sorted_matches.size(); ++i) {
+      if (abandoned && abandoned->load()) return Status::Ok();
+      if (params.paged && returned == page_size) {
+        more = true;
+        last_id = i;
+        break;
+      }
+      if (returned == size_limit) {
+        outcome->result = {ResultCode::kSizeLimitExceeded, "", "size limit exceeded", {}};
+        break;
+      }
+      if (!emit(Present(who, sorted_matches[i], params.attributes, params.types_only))) return Status::Ok();
+      ++returned;
+    }
+  }
+  outcome->entries_returned = returned;
+  if (params.paged && more) outcome->paged_response->cookie = EncodeCookie(last_id, fingerprint);
+  return Status::Ok();
+}
+
+Result<ResultCode> Directory::Compare(const Principal& who, std::string_view dn, std::string_view attribute,
+                                      std::string_view value) {
+  SIMPLEAD_ASSIGN_OR_RETURN(auto parsed, ldap::Dn::Parse(dn));
+  SIMPLEAD_ASSIGN_OR_RETURN(auto id, store_->FindId(DnKey(parsed)));
+  std::optional<store::StoredEntry> stored;
+  if (id) {
+    SIMPLEAD_ASSIGN_OR_RETURN(stored, store_->Get(*id));
+  }
+  if (!stored || !CanSee(who, *stored)) {
+    Status st = NoSuchObject(parsed, "entry");
+    return who.IsAnonymous() ? Status(ResultCode::kNoSuchObject, st.message()) : st;
+  }
+  const auto* at = schema_->FindAttribute(attribute);
+  if (!at) return Error(ResultCode::kUndefinedAttributeType, "unknown attribute type " + std::string(attribute));
+  if (!CanReadAttribute(who, *at, stored->entry)) {
+    return Error(ResultCode::kInsufficientAccessRights, "no compare access to " + at->name());
+  }
+  auto wanted = schema_->NormalizeEquality(*at, value);
+  if (!wanted.ok()) return wanted.status();
+  bool any = false;
+  for (const auto& attribute_values : stored->entry.attributes()) {
+    const auto* other = schema_->FindAttribute(
+        std::string_view(attribute_values.type).substr(0, attribute_values.type.find(';')));
+    if (!other || !(other == at || schema_->IsSubtypeOf(*other, *at))) continue;
+    any = true;
+    for (const auto& v : attribute_values.values) {
+      auto norm = schema_->NormalizeEquality(*other, v);
+      if (norm.ok() && *norm == *wanted) return ResultCode::kCompareTrue;
+    }
+  }
+  if (!any && ldap::ToLower(at->name()) != "objectclass") {
+    return Error(ResultCode::kNoSuchAttribute, "entry has no " + at->name() + " attribute");
+  }
+  return ResultCode::kCompareFalse;
+}
+
+}  // namespace simplead::backend

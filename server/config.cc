@@ -1,0 +1,173 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace simplead::server {
+
+void AddServerOptions(CLI::App& app, ServerConfig& c) {
+  app.set_config("--config", "", "TOML file with any of these options as keys (e.g. data-dir = \"/var/lib/simplead\")");
+  app.add_option("--data-dir", c.data_dir, "Directory holding the database, TLS material and the control socket")
+      ->capture_default_str();
+  app.add_option("--listen", c.listen, "LDAP (with StartTLS) listen address HOST:PORT")->capture_default_str();
+  app.add_option("--ldaps-listen", c.ldaps_listen, "LDAPS listen address HOST:PORT; empty disables it")
+      ->capture_default_str();
+  app.add_option("--domain", c.domain, "AD mode: the DNS domain name, e.g. corp.example.com");
+  app.add_option("--netbios", c.netbios, "AD mode: the NetBIOS domain name (default: first label, upper-case)");
+  app.add_option("--suffix", c.suffix, "Plain LDAP mode: the naming context, e.g. dc=example,dc=com");
+  app.add_option("--admin-dn", c.admin_dn, "Plain LDAP mode: the administrator DN (default cn=admin,<suffix>)");
+  app.add_option("--admin-password-file", c.admin_password_file,
+                 "File holding the administrator password used at first start (else $SIMPLEAD_ADMIN_PASSWORD, else "
+                 "one is generated and printed once)");
+  app.add_option("--schema-dir", c.schema_dir, "Directory of *.schema files")->default_str(DefaultSchemaDir());
+  app.add_option("--tls-cert", c.tls_cert_file, "PEM certificate chain (default: generated under <data-dir>/tls)");
+  app.add_option("--tls-key", c.tls_key_file, "PEM private key for --tls-cert");
+  app.add_option("--require-strong-auth", c.require_strong_auth,
+                 "Refuse password binds over cleartext from non-loopback clients (strongerAuthRequired)")
+      ->capture_default_str();
+  app.add_option("--loopback-is-remote", c.loopback_is_remote,
+                 "Apply the cleartext rules to loopback clients too")
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "I/O threads (0: one per core)")->capture_default_str();
+  app.add_option("--workers", c.workers, "Worker threads for storage and password hashing (0: automatic)")
+      ->capture_default_str();
+  app.add_option("--size-limit", c.size_limit, "Server size limit on unpaged searches and page size (as AD's MaxPageSize)")
+      ->capture_default_str();
+  app.add_option("--time-limit", c.time_limit, "Server time limit on searches, seconds")->capture_default_str();
+  app.add_option("--sync-writes", c.sync_writes, "Sync the write-ahead log on every commit")->capture_default_str();
+  app.add_option("--block-cache-mb", c.block_cache_mb, "RocksDB block cache size, MiB")->capture_default_str();
+  app.add_option("--entry-cache", c.entry_cache, "Decoded entries kept in memory")->capture_default_str();
+  app.add_option("--password-scheme", c.password_scheme, "Hash for new passwords: argon2id or pbkdf2-sha512")
+      ->check(CLI::IsMember({"argon2id", "pbkdf2-sha512"}))
+      ->capture_default_str();
+  app.add_option("--argon2-memory-kib", c.argon2_memory_kib, "Argon2id memory cost, KiB")->capture_default_str();
+  app.add_option("--argon2-iterations", c.argon2_iterations, "Argon2id time cost")->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--access-log", c.access_log, "Per-operation log: - for stderr, empty for none, else a file")
+      ->capture_default_str();
+  auto& s = c.session_limits;
+  auto& l = c.listener_limits;
+  app.add_option("--max-connections", l.max_connections, "Connections in total")->capture_default_str();
+  app.add_option("--max-connections-per-address", l.max_connections_per_address, "Connections per client address")
+      ->capture_default_str();
+  app.add_option("--max-pdu-anonymous", s.max_pdu_bytes_anonymous, "Largest request before a successful bind, bytes")
+      ->capture_default_str();
+  app.add_option("--max-pdu", s.max_pdu_bytes_bound, "Largest request after bind, bytes")->capture_default_str();
+  app.add_option("--max-outstanding", s.max_outstanding_operations, "Outstanding operations per connection")
+      ->capture_default_str();
+  app.add_option("--max-filter-depth", s.max_filter_depth, "Deepest filter nesting accepted")->capture_default_str();
+  app.add_option("--idle-timeout", s.idle_timeout, "Seconds an idle connection is kept")->capture_default_str();
+  app.add_option("--pdu-timeout", s.pdu_timeout, "Seconds a started request may take to arrive")
+      ->capture_default_str();
+  app.add_option("--write-timeout", s.write_timeout, "Seconds a client may stop reading responses")
+      ->capture_default_str();
+}
+
+std::string DomainToSuffix(const std::string& domain) {
+  std::string out;
+  size_t start = 0;
+  while (start <= domain.size()) {
+    size_t dot = domain.find('.', start);
+    if (dot == std::string::npos) dot = domain.size();
+    if (!out.empty()) out += ",";
+    out += "DC=" + domain.substr(start, dot - start);
+    start = dot + 1;
+  }
+  return out;
+}
+
+Status Finalize(ServerConfig& c) {
+  if (!c.domain.empty() && !c.suffix.empty()) {
+    return Error(ResultCode::kOther, "give either --domain (AD mode) or --suffix (plain LDAP mode), not both");
+  }
+  if (c.domain.empty() && c.suffix.empty()) {
+    return Error(ResultCode::kOther, "give --domain FQDN (AD mode) or --suffix DN (plain LDAP mode)");
+  }
+  if (!c.domain.empty()) {
+    for (char ch : c.domain) {
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-')) {
+        return Error(ResultCode::kOther, "--domain '" + c.domain + "' is not a DNS name");
+      }
+    }
+    if (c.domain.find('.') == std::string::npos || c.domain.front() == '.' || c.domain.back() == '.') {
+      return Error(ResultCode::kOther, "--domain '" + c.domain + "' needs at least two labels, e.g. corp.example.com");
+    }
+    if (c.netbios.empty()) {
+      c.netbios = c.domain.substr(0, c.domain.find('.'));
+      for (char& ch : c.netbios) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
+    if (c.netbios.size() > 15) return Error(ResultCode::kOther, "--netbios must be at most 15 characters");
+  }
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return Error(ResultCode::kOther, "--tls-cert and --tls-key go together");
+  }
+  SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.listen).status());
+  if (!c.ldaps_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.ldaps_listen).status());
+  if (c.schema_dir.empty()) c.schema_dir = DefaultSchemaDir();
+  return Status::Ok();
+}
+
+backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
+  backend::DirectoryOptions o;
+  o.store.path = c.data_dir + "/db";
+  o.store.sync_writes = c.sync_writes;
+  o.store.block_cache_bytes = c.block_cache_mb * 1024 * 1024;
+  o.store.entry_cache_entries = c.entry_cache;
+  o.ad_mode = !c.domain.empty();
+  o.suffix = o.ad_mode ? DomainToSuffix(c.domain) : c.suffix;
+  o.domain_fqdn = c.domain;
+  o.netbios = c.netbios;
+  o.server_size_limit = c.size_limit;
+  o.server_time_limit = std::chrono::seconds(c.time_limit);
+  o.hash_params.scheme =
+      c.password_scheme == "pbkdf2-sha512" ? auth::HashScheme::kPbkdf2Sha512 : auth::HashScheme::kArgon2id;
+  o.hash_params.argon2_memory_kib = c.argon2_memory_kib;
+  o.hash_params.argon2_iterations = c.argon2_iterations;
+  return o;
+}
+
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return Error(ResultCode::kOther, "'" + text + "' is not HOST:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) throw std::invalid_argument("port");
+  } catch (const std::exception&) {
+    return Error(ResultCode::kOther, "'" + text + "' has no valid port");
+  }
+  if (port < 0 || port > 65535) return Error(ResultCode::kOther, "port out of range in '" + text + "'");
+  return std::pair{host, static_cast<uint16_t>(port)};
+}
+
+Result<std::string> ReadAdminPassword(const ServerConfig& c) {
+  if (!c.admin_password_file.empty()) {
+    std::ifstream in(c.admin_password_file);
+    if (!in) return Error(ResultCode::kOther, "cannot read --admin-password-file " + c.admin_password_file);
+    std::string password;
+    std::getline(in, password);
+    if (password.empty()) return Error(ResultCode::kOther, c.admin_password_file + " is empty");
+    return password;
+  }
+  if (const char* env = std::getenv("SIMPLEAD_ADMIN_PASSWORD"); env && *env) return std::string(env);
+  return std::string();
+}
+
+std::string DefaultSchemaDir() {
+  // The build records where the shipped schema files are.
+#ifdef SIMPLEAD_SCHEMA_DIR
+  return SIMPLEAD_SCHEMA_DIR;
+#else
+  return "/usr/share/simplead/schema";
+#endif
+}
+
+}  // namespace simplead::server

@@ -1,0 +1,62 @@
+// ServerConfig: every setting of simplead, settable by a command-line flag and
+// by the same key in the TOML file given with --config (the flag wins).
+// AddServerOptions() is the one list of them, so --help, the TOML keys and
+// docs/configuration.md cannot drift apart.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "lib/base/status.h"
+#include "lib/net/limits.h"
+#include "server/backend/directory.h"
+#include "server/frontend/frontend.h"
+
+namespace simplead::server {
+
+struct ServerConfig {
+  std::string data_dir = "var/data";
+  std::string listen = "127.0.0.1:3389";
+  std::string ldaps_listen = "127.0.0.1:3636";  // empty: no ldaps listener
+  std::string domain;                           // AD mode
+  std::string netbios;                          // AD mode, default: first label of the domain, upper-case
+  std::string suffix;                           // plain LDAP mode
+  std::string admin_dn;                         // plain mode admin; default cn=admin,<suffix>
+  std::string admin_password_file;              // else SIMPLEAD_ADMIN_PASSWORD, else generated at first start
+  std::string schema_dir;                       // default: the schema files shipped with the build
+  std::string tls_cert_file;                    // PEM; empty: a self-signed CA and certificate under <data-dir>/tls
+  std::string tls_key_file;
+  bool require_strong_auth = true;
+  bool loopback_is_remote = false;
+  int threads = 0;                              // I/O threads; 0: one per core
+  int workers = 0;                              // blocking-work pool; 0: 2 per core, at least 4
+  size_t size_limit = 1000;
+  int time_limit = 120;
+  bool sync_writes = true;
+  size_t block_cache_mb = 128;
+  size_t entry_cache = 50000;
+  std::string password_scheme = "argon2id";     // argon2id | pbkdf2-sha512
+  uint32_t argon2_memory_kib = 19 * 1024;
+  uint32_t argon2_iterations = 2;
+  std::string log_level = "info";
+  std::string access_log = "-";                 // "-": stderr; "": off; else a file
+  net::SessionLimits session_limits;
+  net::ListenerLimits listener_limits;
+  std::string config_file;
+};
+
+// Registers every option on `app`, bound to `config`.
+void AddServerOptions(CLI::App& app, ServerConfig& config);
+// Checks combinations and fills derived defaults (netbios, suffix from domain).
+Status Finalize(ServerConfig& config);
+
+backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& config);
+// "HOST:PORT" -> host, port.
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);
+// "corp.example.com" -> "DC=corp,DC=example,DC=com".
+std::string DomainToSuffix(const std::string& domain);
+// The administrator password from the file or the environment; empty if neither.
+Result<std::string> ReadAdminPassword(const ServerConfig& config);
+std::string DefaultSchemaDir();
+
+}  // namespace simplead::server

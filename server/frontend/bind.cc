@@ -1,0 +1,66 @@
+// Bind (RFC 4511 §4.2, RFC 4513 §5): simple binds by DN, UPN or down-level
+// name; anonymous binds; unauthenticated binds refused.
+#include "lib/base/secure_bytes.h"
+#include "lib/net/offload.h"
+#include "server/frontend/frontend.h"
+
+namespace simplead::frontend {
+
+boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::BindRequest request,
+                                                        const std::vector<ldap::Control>& controls) {
+  ctx.target_dn = request.name;
+  for (const auto& c : controls) {
+    if (c.critical && c.oid != ldap::oid::kManageDsaIt) {
+      WipeString(request.password);
+      co_return ldap::LdapResult{ResultCode::kUnavailableCriticalExtension, "",
+                                 "critical control " + c.oid + " is not supported for bind", {}};
+    }
+  }
+  // A failed or new bind leaves the connection anonymous until it succeeds.
+  ctx.session->set_bind_state({});
+  if (request.version != 3) {
+    WipeString(request.password);
+    co_return ldap::LdapResult{ResultCode::kProtocolError, "", "only LDAP version 3 is supported", {}};
+  }
+  if (request.sasl) {
+    co_return ldap::LdapResult{ResultCode::kAuthMethodNotSupported, "",
+                               "SASL mechanism " + request.sasl_mechanism + " is not supported", {}};
+  }
+  if (request.name.empty()) {
+    if (!request.password.empty()) {
+      WipeString(request.password);
+      co_return ldap::LdapResult{ResultCode::kUnwillingToPerform, "", "a password was given without a bind name", {}};
+    }
+    co_return ldap::LdapResult{};  // anonymous
+  }
+  if (request.password.empty()) {
+    // RFC 4513 §5.1.2: a name without a password is an unauthenticated bind.
+    co_return ldap::LdapResult{ResultCode::kUnwillingToPerform, "",
+                               "unauthenticated bind (DN with no password) is not allowed", {}};
+  }
+  bool require_strong;
+  {
+    std::lock_guard lock(options_mu_);
+    require_strong = options_.require_strong_auth;
+  }
+  if (require_strong && !ConnectionIsSecure(*ctx.session)) {
+    WipeString(request.password);
+    co_return ldap::LdapResult{ResultCode::kStrongerAuthRequired, "",
+                               "simple bind with a password requires TLS (use StartTLS or ldaps)", {}};
+  }
+  auto principal = co_await net::Offload(pool_, [this, name = request.name, password = SecureBytes(request.password)] {
+    return directory_.Authenticate(name, password.view());
+  });
+  WipeString(request.password);
+  if (!principal.ok()) co_return ToLdapResult(principal.status());
+  net::BindState state;
+  state.dn = principal->dn;
+  state.normalized_dn = principal->normalized_dn;
+  state.entry_id = principal->id;
+  state.is_admin = principal->is_admin;
+  ctx.session->set_bind_state(std::move(state));
+  ctx.detail = "as=\"" + principal->dn + "\"";
+  co_return ldap::LdapResult{};
+}
+
+}  // namespace simplead::frontend

@@ -1,0 +1,125 @@
+#include "server/frontend/frontend.h"
+
+#include <chrono>
+
+#include "lib/ldap/codec.h"
+#include "lib/net/response_tag.h"
+
+namespace simplead::frontend {
+
+ldap::LdapResult ToLdapResult(const Status& status) {
+  return ldap::LdapResult{status.code(), status.matched_dn(), status.message(), {}};
+}
+
+Frontend::Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, FrontendOptions options,
+                   std::shared_ptr<spdlog::logger> access_log)
+    : directory_(directory), pool_(pool), options_(std::move(options)), log_(std::move(access_log)) {}
+
+void Frontend::set_options(const FrontendOptions& options) {
+  std::lock_guard lock(options_mu_);
+  options_ = options;
+}
+
+bool Frontend::ConnectionIsSecure(const net::Session& session) const {
+  std::lock_guard lock(options_mu_);
+  return session.tls_active() || (session.peer_is_loopback() && !options_.loopback_is_remote);
+}
+
+backend::Principal Frontend::PrincipalOf(const net::Session& session) const {
+  net::BindState state = session.bind_state();
+  backend::Principal p;
+  p.dn = state.dn;
+  p.normalized_dn = state.normalized_dn;
+  p.id = state.entry_id;
+  p.is_admin = state.is_admin;
+  return p;
+}
+
+boost::asio::awaitable<void> Frontend::Handle(std::shared_ptr<net::Session> session,
+                                              std::shared_ptr<net::Operation> op, ldap::Request request) {
+  Context ctx{session, op, {}, {}, {}};
+  const char* name = ldap::OperationName(request.op);
+  std::optional<std::string> response_name;
+  std::optional<std::string> response_value;
+  ldap::LdapResult result;
+  int32_t id = request.message_id;
+  auto& controls = request.controls;
+  if (auto* bind = std::get_if<ldap::BindRequest>(&request.op)) {
+    result = co_await Bind(ctx, std::move(*bind), controls);
+  } else if (auto* search = std::get_if<ldap::SearchRequest>(&request.op)) {
+    result = co_await Search(ctx, std::move(*search), controls);
+  } else if (auto* add = std::get_if<ldap::AddRequest>(&request.op)) {
+    result = co_await Add(ctx, std::move(*add), controls);
+  } else if (auto* del = std::get_if<ldap::DeleteRequest>(&request.op)) {
+    result = co_await Delete(ctx, std::move(*del), controls);
+  } else if (auto* mod = std::get_if<ldap::ModifyRequest>(&request.op)) {
+    result = co_await Modify(ctx, std::move(*mod), controls);
+  } else if (auto* moddn = std::get_if<ldap::ModifyDnRequest>(&request.op)) {
+    result = co_await ModifyDn(ctx, std::move(*moddn), controls);
+  } else if (auto* cmp = std::get_if<ldap::CompareRequest>(&request.op)) {
+    result = co_await Compare(ctx, std::move(*cmp), controls);
+  } else if (auto* ext = std::get_if<ldap::ExtendedRequest>(&request.op)) {
+    result = co_await Extended(ctx, std::move(*ext), &response_name, &response_value);
+  } else {
+    co_return;
+  }
+  if (op->abandoned.load() || session->IsClosed()) {
+    co_return;  // RFC 4511 §4.11: no response to an abandoned operation
+  }
+  if (std::holds_alternative<ldap::BindRequest>(request.op)) {
+    session->Send(ldap::EncodeBindResponse(id, result, std::nullopt, ctx.response_controls));
+  } else if (std::holds_alternative<ldap::ExtendedRequest>(request.op)) {
+    session->Send(ldap::EncodeExtendedResponse(id, result, response_name, response_value, ctx.response_controls));
+  } else {
+    session->Send(ldap::EncodeResult(id, *net::ResponseTagFor(request.op), result, ctx.response_controls));
+  }
+  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - op->started).count();
+  if (log_) {
+    log_->info("conn={} op={} {} dn=\"{}\" result={} ({}) elapsed_ms={:.3f}{}{}", session->id(), id, name,
+               ctx.target_dn, static_cast<int>(result.code), ResultCodeName(result.code), elapsed,
+               ctx.detail.empty() ? "" : " ", ctx.detail);
+  }
+}
+
+Result<backend::WriteOptions> Frontend::WriteControls(const std::vector<ldap::Control>& controls, bool allow_pre_read,
+                                                      bool allow_post_read, bool allow_subtree_delete,
+                                                      bool allow_permissive) const {
+  backend::WriteOptions options;
+  for (const auto& c : controls) {
+    if (c.oid == ldap::oid::kAssertion) {
+      SIMPLEAD_ASSIGN_OR_RETURN(auto filter, ldap::DecodeAssertion(c.value.value_or("")));
+      options.assertion = std::move(filter);
+    } else if (c.oid == ldap::oid::kPreRead && allow_pre_read) {
+      SIMPLEAD_ASSIGN_OR_RETURN(auto attrs, ldap::DecodeReadEntryRequest(c.value.value_or("")));
+      options.pre_read = std::move(attrs);
+    } else if (c.oid == ldap::oid::kPostRead && allow_post_read) {
+      SIMPLEAD_ASSIGN_OR_RETURN(auto attrs, ldap::DecodeReadEntryRequest(c.value.value_or("")));
+      options.post_read = std::move(attrs);
+    } else if (c.oid == ldap::oid::kSubtreeDelete && allow_subtree_delete) {
+      options.subtree_delete = true;
+    } else if (c.oid == ldap::oid::kPermissiveModify && allow_permissive) {
+      options.permissive_modify = true;
+    } else if (c.oid == ldap::oid::kManageDsaIt) {
+      // No referral objects are stored, so there is nothing to manage differently.
+    } else if (c.critical) {
+      return Error(ResultCode::kUnavailableCriticalExtension,
+                   "critical control " + c.oid + " is not supported for this operation");
+    }
+  }
+  return options;
+}
+
+void Frontend::AddReadControls(Context& ctx, const backend::WriteOutcome& outcome) const {
+  if (outcome.pre_read) {
+    ctx.response_controls.push_back(
+        {ldap::oid::kPreRead, false,
+         ldap::EncodeReadEntryResponse(outcome.pre_read->dn().ToString(), outcome.pre_read->attributes())});
+  }
+  if (outcome.post_read) {
+    ctx.response_controls.push_back(
+        {ldap::oid::kPostRead, false,
+         ldap::EncodeReadEntryResponse(outcome.post_read->dn().ToString(), outcome.post_read->attributes())});
+  }
+}
+
+}  // namespace simplead::frontend

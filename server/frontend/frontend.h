@@ -1,0 +1,82 @@
+// Frontend: the LDAP protocol in front of the Directory. One file per
+// operation (bind.cc, search.cc, ...), as slapd's frontend: each decodes
+// controls, enforces connection-level policy (TLS for secrets, strong auth),
+// offloads the Directory call to the worker pool and sends the response.
+// Thread-safety: Handle() runs on a session's strand; shared state is const
+// or internally synchronised.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "lib/ldap/controls.h"
+#include "lib/net/session.h"
+#include "server/backend/directory.h"
+
+namespace simplead::frontend {
+
+struct FrontendOptions {
+  // Refuse simple binds with a password over cleartext from non-loopback
+  // peers (strongerAuthRequired), as Samba's "ldap server require strong auth".
+  bool require_strong_auth = true;
+  // Treat loopback peers as remote for the rule above (tests, paranoid setups).
+  bool loopback_is_remote = false;
+  bool tls_available = false;
+  std::string vendor_version;
+};
+
+// One place from a library Status to the wire.
+ldap::LdapResult ToLdapResult(const Status& status);
+
+class Frontend final : public net::RequestHandler {
+ public:
+  Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, FrontendOptions options,
+           std::shared_ptr<spdlog::logger> access_log);
+
+  boost::asio::awaitable<void> Handle(std::shared_ptr<net::Session> session, std::shared_ptr<net::Operation> op,
+                                      ldap::Request request) override;
+
+  void set_options(const FrontendOptions& options);
+
+ private:
+  using Awaitable = boost::asio::awaitable<ldap::LdapResult>;
+  struct Context {
+    std::shared_ptr<net::Session> session;
+    std::shared_ptr<net::Operation> op;
+    std::vector<ldap::Control> response_controls;
+    std::string target_dn;   // for the access log
+    std::string detail;      // extra log fields
+  };
+
+  Awaitable Bind(Context& ctx, ldap::BindRequest request, const std::vector<ldap::Control>& controls);
+  Awaitable Search(Context& ctx, ldap::SearchRequest request, const std::vector<ldap::Control>& controls);
+  Awaitable Add(Context& ctx, ldap::AddRequest request, const std::vector<ldap::Control>& controls);
+  Awaitable Delete(Context& ctx, ldap::DeleteRequest request, const std::vector<ldap::Control>& controls);
+  Awaitable Modify(Context& ctx, ldap::ModifyRequest request, const std::vector<ldap::Control>& controls);
+  Awaitable ModifyDn(Context& ctx, ldap::ModifyDnRequest request, const std::vector<ldap::Control>& controls);
+  Awaitable Compare(Context& ctx, ldap::CompareRequest request, const std::vector<ldap::Control>& controls);
+  Awaitable Extended(Context& ctx, ldap::ExtendedRequest request, std::optional<std::string>* response_name,
+                     std::optional<std::string>* response_value);
+
+  ldap::Entry RootDse() const;
+  ldap::Entry Subschema() const;
+  bool ConnectionIsSecure(const net::Session& session) const;
+  backend::Principal PrincipalOf(const net::Session& session) const;
+  // Write-operation controls shared by add/delete/modify/modDN; sets *error
+  // for an unsupported critical control or a malformed value.
+  Result<backend::WriteOptions> WriteControls(const std::vector<ldap::Control>& controls, bool allow_pre_read,
+                                              bool allow_post_read, bool allow_subtree_delete,
+                                              bool allow_permissive) const;
+  void AddReadControls(Context& ctx, const backend::WriteOutcome& outcome) const;
+
+  backend::Directory& directory_;
+  boost::asio::thread_pool& pool_;
+  mutable std::mutex options_mu_;
+  FrontendOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace simplead::frontend

@@ -1,0 +1,216 @@
+#include "server/server.h"
+
+#include <sys/stat.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include "lib/auth/password_hash.h"
+#include "server/version.h"
+
+namespace simplead::server {
+
+namespace asio = boost::asio;
+
+Server::Server(ServerConfig config, std::shared_ptr<spdlog::logger> log)
+    : config_(std::move(config)), log_(std::move(log)), signals_(io_) {}
+
+Server::~Server() {
+  if (pool_) pool_->join();
+}
+
+Result<std::unique_ptr<Server>> Server::Create(ServerConfig config, std::shared_ptr<spdlog::logger> log) {
+  auto server = std::unique_ptr<Server>(new Server(std::move(config), std::move(log)));
+  SIMPLEAD_RETURN_IF_ERROR(server->Init());
+  return server;
+}
+
+Status Server::LoadTls() {
+  net::TlsFiles files{config_.tls_cert_file, config_.tls_key_file};
+  if (files.cert_file.empty()) {
+    std::vector<std::string> hosts{"localhost"};
+    if (!config_.domain.empty()) hosts.push_back(config_.domain);
+    SIMPLEAD_ASSIGN_OR_RETURN(files, net::EnsureSelfSignedCertificates(config_.data_dir + "/tls", hosts));
+  }
+  SIMPLEAD_ASSIGN_OR_RETURN(auto context, net::MakeServerTlsContext(files));
+  tls_.Set(std::move(context));
+  return Status::Ok();
+}
+
+Status Server::Init() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_dir, ec);
+  if (ec) return InternalError("cannot create data dir " + config_.data_dir + ": " + ec.message());
+  ::chmod(config_.data_dir.c_str(), 0700);
+
+  if (config_.access_log == "-") {
+    access_log_ = log_;
+  } else if (!config_.access_log.empty()) {
+    try {
+      access_log_ = spdlog::basic_logger_mt("access", config_.access_log);
+      access_log_->flush_on(spdlog::level::info);
+    } catch (const std::exception& e) {
+      return InternalError(std::string("cannot open access log: ") + e.what());
+    }
+  }
+
+  SIMPLEAD_ASSIGN_OR_RETURN(auto schema, schema::Schema::LoadDirectory(config_.schema_dir));
+  SIMPLEAD_ASSIGN_OR_RETURN(directory_, backend::Directory::Open(DirectoryOptionsFrom(config_), schema, clock_));
+  if (!directory_->IsProvisioned()) {
+    SIMPLEAD_ASSIGN_OR_RETURN(std::string password, ReadAdminPassword(config_));
+    bool generated = password.empty();
+    if (generated) password = auth::GeneratePassword(20);
+    backend::ProvisionOptions provision{password, config_.admin_dn};
+    SIMPLEAD_RETURN_IF_ERROR(directory_->Provision(provision));
+    std::string admin = config_.domain.empty()
+                            ? (config_.admin_dn.empty() ? "cn=admin," + config_.suffix : config_.admin_dn)
+                            : "Administrator@" + config_.domain + " (" + config_.netbios + "\\Administrator)";
+    log_->info("created directory {} in {}", directory_->options().suffix, config_.data_dir);
+    if (generated) {
+      // Shown once, never stored in clear: write it down now.
+      std::cout << "\n  Administrator: " << admin << "\n  Password:      " << password
+                << "\n  (shown once; set SIMPLEAD_ADMIN_PASSWORD or --admin-password-file to choose it)\n"
+                << std::endl;
+    }
+    WipeString(password);
+  }
+  SIMPLEAD_RETURN_IF_ERROR(LoadTls());
+
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  int workers = config_.workers > 0 ? config_.workers : static_cast<int>(std::max(4u, cores * 2));
+  pool_ = std::make_unique<asio::thread_pool>(workers);
+  frontend::FrontendOptions fo;
+  fo.require_strong_auth = config_.require_strong_auth;
+  fo.loopback_is_remote = config_.loopback_is_remote;
+  fo.tls_available = true;
+  fo.vendor_version = kVersion;
+  frontend_ = std::make_unique<frontend::Frontend>(*directory_, *pool_, fo, access_log_);
+  tracker_ = std::make_unique<net::ConnectionTracker>(config_.listener_limits);
+
+  auto tls_provider = [this] { return tls_.Get(); };
+  auto listen = [&](const std::string& address, bool implicit_tls) -> Status {
+    SIMPLEAD_ASSIGN_OR_RETURN(auto hp, ParseHostPort(address));
+    net::ListenerOptions lo;
+    lo.host = hp.first;
+    lo.port = hp.second;
+    lo.implicit_tls = implicit_tls;
+    lo.session_limits = config_.session_limits;
+    lo.listener_limits = config_.listener_limits;
+    SIMPLEAD_ASSIGN_OR_RETURN(auto listener, net::Listener::Create(io_, lo, *frontend_, *tracker_, tls_provider));
+    log_->info("listening on {}://{}:{}", implicit_tls ? "ldaps" : "ldap", hp.first, listener->port());
+    listeners_.push_back(std::move(listener));
+    return Status::Ok();
+  };
+  SIMPLEAD_RETURN_IF_ERROR(listen(config_.listen, false));
+  if (!config_.ldaps_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(listen(config_.ldaps_listen, true));
+  if (config_.tls_cert_file.empty()) {
+    log_->info("TLS CA certificate: {}/tls/ca.pem (LDAPTLS_CACERT=... ldapwhoami -ZZ ...)",
+               std::filesystem::absolute(config_.data_dir).string());
+  }
+
+  // Control socket for simplead-admin (backup of the live store): owner only.
+  std::string socket_path = config_.data_dir + "/control.sock";
+  std::filesystem::remove(socket_path, ec);
+  control_ = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
+  boost::system::error_code bec;
+  control_->open(asio::local::stream_protocol(), bec);
+  mode_t old_mask = ::umask(0077);
+  if (!bec) control_->bind(asio::local::stream_protocol::endpoint(socket_path), bec);
+  ::umask(old_mask);
+  if (!bec) control_->listen(8, bec);
+  if (bec) return InternalError("cannot open control socket " + socket_path + ": " + bec.message());
+  return Status::Ok();
+}
+
+void Server::Reload() {
+  log_->info("SIGHUP: reloading TLS certificate");
+  Status st = LoadTls();
+  if (!st.ok()) log_->error("TLS reload failed, keeping the old certificate: {}", st.ToString());
+}
+
+asio::awaitable<void> Server::HandleSignals() {
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  while (true) {
+    auto [ec, sig] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (sig == SIGHUP) {
+      Reload();
+      continue;
+    }
+    log_->info("signal {}: shutting down", sig);
+    Stop();
+    co_return;
+  }
+}
+
+asio::awaitable<void> Server::ControlLoop() {
+  while (control_ && control_->is_open()) {
+    auto [ec, socket] = co_await control_->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    asio::streambuf buf(4096);
+    auto [rec, n] = co_await asio::async_read_until(socket, buf, '\n', asio::as_tuple(asio::use_awaitable));
+    if (rec) continue;
+    std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + static_cast<long>(n));
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    std::string reply;
+    if (line.rfind("backup ", 0) == 0) {
+      std::string dir = line.substr(7);
+      Status st = co_await asio::co_spawn(pool_->get_executor(),
+                                          [this, dir]() -> asio::awaitable<Status> { co_return directory_->Backup(dir); },
+                                          asio::use_awaitable);
+      reply = st.ok() ? "ok\n" : "error " + st.message() + "\n";
+      log_->info("backup to {}: {}", dir, st.ok() ? "ok" : st.ToString());
+    } else if (line == "status") {
+      reply = "ok connections=" + std::to_string(tracker_->total()) + " context_csn=" + directory_->context_csn() + "\n";
+    } else {
+      reply = "error unknown command\n";
+    }
+    co_await asio::async_write(socket, asio::buffer(reply), asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+void Server::Stop() {
+  asio::post(io_, [this] {
+    for (auto& l : listeners_) l->Stop();
+    boost::system::error_code ignored;
+    if (control_) control_->close(ignored);
+    signals_.cancel();
+    // Give in-flight operations a moment, then stop the loop.
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+    timer->async_wait([this, timer](auto) { io_.stop(); });
+  });
+}
+
+int Server::Run() {
+  for (auto& l : listeners_) asio::co_spawn(io_, l->AcceptLoop(), asio::detached);
+  asio::co_spawn(io_, HandleSignals(), asio::detached);
+  asio::co_spawn(io_, ControlLoop(), asio::detached);
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  int threads = config_.threads > 0 ? config_.threads : static_cast<int>(cores);
+  log_->info("simplead {} ready", kVersion);
+  std::vector<std::thread> runners;
+  for (int i = 1; i < threads; ++i) runners.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto& t : runners) t.join();
+  pool_->join();
+  std::error_code ec;
+  std::filesystem::remove(config_.data_dir + "/control.sock", ec);
+  log_->info("stopped");
+  return 0;
+}
+
+}  // namespace simplead::server
