@@ -18,6 +18,10 @@ constexpr const char* kAccountDisabled =
     "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 533, v4563";
 constexpr const char* kAccountExpired =
     "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 701, v4563";
+constexpr const char* kLockedOut =
+    "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v4563";
+constexpr const char* kPasswordExpired =
+    "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 532, v4563";
 constexpr const char* kMustChange =
     "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 773, v4563";
 
@@ -107,8 +111,25 @@ Result<Principal> Directory::Authenticate(std::string_view name, std::string_vie
     return bad;
   }
   const ldap::Entry& entry = resolved->entry;
+  PasswordPolicy policy = EffectivePolicy(entry);
+  long long now = ToFileTime(clock_.Now());
+  long long locked_at = IntValue(entry, "lockoutTime", 0);
+  bool lockout_expired = false;
+  if (locked_at > 0 && policy.lockout_threshold > 0) {
+    // A zero duration means "until an administrator unlocks" (lockoutTime: 0).
+    bool still_locked = policy.lockout_duration.count() == 0 ||
+                        now < locked_at + policy.lockout_duration.count() * 10'000'000LL;
+    if (still_locked) {
+      auth::SimulateVerify(options_.hash_params);
+      return Status(ResultCode::kInvalidCredentials, kLockedOut);
+    }
+    lockout_expired = true;
+  }
   SIMPLEAD_ASSIGN_OR_RETURN(bool matched, VerifyEntryPassword(entry, password));
-  if (!matched) return bad;
+  if (!matched) {
+    if (TracksLockout(entry)) RecordBadPassword(resolved->id, policy);
+    return bad;
+  }
   long long uac = IntValue(entry, "userAccountControl", 0);
   if (uac & kUacAccountDisable) return Status(ResultCode::kInvalidCredentials, kAccountDisabled);
   long long expires = IntValue(entry, "accountExpires", 0);
@@ -119,27 +140,41 @@ Result<Principal> Directory::Authenticate(std::string_view name, std::string_vie
       !(uac & kUacDontExpirePassword)) {
     return Status(ResultCode::kInvalidCredentials, kMustChange);
   }
+  if (options_.ad_mode && policy.max_age.count() > 0 && !(uac & kUacDontExpirePassword)) {
+    long long last_set = IntValue(entry, "pwdLastSet", 0);
+    if (last_set > 0 && now > last_set + policy.max_age.count() * 10'000'000LL) {
+      return Status(ResultCode::kInvalidCredentials, kPasswordExpired);
+    }
+  }
+  bool reset_counters = IntValue(entry, "badPwdCount", 0) != 0 || lockout_expired;
   // Upgrade imported or weaker verifiers now that we know the password.
   bool rehash = false;
   for (const auto& sealed : entry.Values("userPassword")) {
     auto verifier = sealer_->Open(sealed, SecretContextFor(entry, "userPassword"));
     if (verifier.ok() && auth::NeedsRehash(verifier->view(), options_.hash_params)) rehash = true;
   }
-  if (rehash) {
-    auto hash = auth::HashPassword(password, options_.hash_params);
-    if (hash.ok()) {
-      std::lock_guard lock(write_mu_);
-      auto txn = store_->BeginWrite();
-      auto current = txn.Get(resolved->id);
-      if (current.ok() && current->has_value()) {
-        ldap::Entry updated = (*current)->entry;
+  if (rehash || reset_counters) {
+    std::optional<std::string> hash;
+    if (rehash) {
+      auto h = auth::HashPassword(password, options_.hash_params);
+      if (h.ok()) hash = *h;
+    }
+    std::lock_guard lock(write_mu_);
+    auto txn = store_->BeginWrite();
+    auto current = txn.Get(resolved->id);
+    if (current.ok() && current->has_value()) {
+      ldap::Entry updated = (*current)->entry;
+      if (hash) {
         auto sealed = sealer_->Seal(*hash, SecretContextFor(updated, "userPassword"));
-        if (sealed.ok()) {
-          updated.Set("userPassword", {*sealed});
-          txn.PutEntry(resolved->id, (*current)->parent, DnKey(updated.dn()), updated);
-          (void)txn.Commit();  // best effort: the bind succeeds either way
-        }
+        if (sealed.ok()) updated.Set("userPassword", {*sealed});
       }
+      if (reset_counters && TracksLockout(updated)) {
+        updated.Set("badPwdCount", {"0"});
+        if (updated.Has("lockoutTime")) updated.Set("lockoutTime", {"0"});
+      }
+      ApplyIndexDiff(txn, resolved->id, &(*current)->entry, &updated);
+      txn.PutEntry(resolved->id, (*current)->parent, DnKey(updated.dn()), updated);
+      (void)txn.Commit();  // best effort: the bind succeeds either way
     }
   }
   Principal principal;

@@ -52,8 +52,8 @@ Result<std::unique_ptr<Directory>> Directory::Open(DirectoryOptions options,
   SIMPLEAD_ASSIGN_OR_RETURN(auto store, store::Store::Open(options.store));
   // A data dir remembers its suffix and mode: refuse to serve it as another.
   SIMPLEAD_ASSIGN_OR_RETURN(auto stored_suffix, store->GetMeta(meta::kSuffix));
-  if (stored_suffix && NormalizeDn(*stored_suffix).ok() &&
-      *NormalizeDn(*stored_suffix) != suffix.Normalized()) {
+  if (stored_suffix && ldap::NormalizeDn(*stored_suffix).ok() &&
+      *ldap::NormalizeDn(*stored_suffix) != suffix.Normalized()) {
     return Status(ResultCode::kOther, "data dir " + options.store.path + " holds the directory " + *stored_suffix +
                                           ", not " + options.suffix);
   }

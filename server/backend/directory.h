@@ -28,6 +28,7 @@
 #include "lib/ldap/message.h"
 #include "lib/store/store.h"
 #include "schema/schema.h"
+#include "server/backend/policy.h"
 #include "server/backend/secrets.h"
 #include "server/backend/sid.h"
 
@@ -230,6 +231,14 @@ class Directory {
                              const ldap::Modification& change, bool privileged,
                              std::vector<std::string>* new_passwords, bool* password_removed,
                              ldap::Entry* updated) const;
+  // The policy in force for an account: a fine-grained settings object that
+  // applies to it or one of its groups (lowest precedence wins), else the domain's.
+  PasswordPolicy EffectivePolicy(const ldap::Entry& account) const;
+  // Length, complexity and (for changes) history and minimum age of a new password.
+  Status CheckNewPassword(const Principal& who, const ldap::Entry& account, std::string_view password,
+                          bool is_change) const;
+  bool TracksLockout(const ldap::Entry& account) const;
+  void RecordBadPassword(store::EntryId id, const PasswordPolicy& policy);
   Result<std::optional<store::StoredEntry>> FindByIndex(std::string_view attribute, std::string_view value) const;
   bool IsAdminEntry(const store::StoredEntry& stored) const;
   std::vector<std::string> GroupsOf(const ldap::Entry& entry, size_t limit) const;  // transitive memberOf keys

@@ -306,8 +306,9 @@ ldap::Entry Directory::Present(const Principal& who, const store::StoredEntry& s
   };
   auto wanted = [&](const schema::AttributeType* at) {
     if (is_named(at)) return true;
-    // AD returns memberOf with the user attributes, as clients expect.
-    bool operational = at->IsOperational() && !(options_.ad_mode && ldap::ToLower(at->name()) == "memberof");
+    // AD returns its own system attributes (memberOf, objectGUID, whenCreated...) with the user
+    // attributes, as AD clients expect; RFC operational attributes still need "+".
+    bool operational = at->IsOperational() && !(options_.ad_mode && at->oid.rfind("1.2.840.113556.", 0) == 0);
     return operational ? all_operational : all_user;
   };
   std::vector<ldap::Attribute> out;

@@ -119,7 +119,7 @@ Status Directory::HashPasswordAttributes(ldap::Entry& entry, bool trusted, const
   if (const auto* unicode = entry.Find("unicodePwd")) {
     for (const auto& value : unicode->values) {
       SIMPLEAD_ASSIGN_OR_RETURN(auto password, DecodeUnicodePwd(value));
-      SIMPLEAD_RETURN_IF_ERROR(CheckPasswordAcceptable(password.view()));
+      SIMPLEAD_RETURN_IF_ERROR(CheckNewPassword(trusted ? Principal::Internal() : Principal{}, entry, password.view(), false));
       SIMPLEAD_ASSIGN_OR_RETURN(auto hash, auth::HashPassword(password.view(), options_.hash_params));
       verifiers.push_back(std::move(hash));
     }
@@ -132,8 +132,7 @@ Status Directory::HashPasswordAttributes(ldap::Entry& entry, bool trusted, const
         verifiers.push_back(value);
         continue;
       }
-      (void)trusted;
-      SIMPLEAD_RETURN_IF_ERROR(CheckPasswordAcceptable(value));
+      SIMPLEAD_RETURN_IF_ERROR(CheckNewPassword(trusted ? Principal::Internal() : Principal{}, entry, value, false));
       SIMPLEAD_ASSIGN_OR_RETURN(auto hash, auth::HashPassword(value, options_.hash_params));
       verifiers.push_back(std::move(hash));
     }
@@ -182,7 +181,11 @@ Status Directory::PrepareNewEntry(const Principal& who, ldap::Entry& entry, bool
   if (!structural.empty()) entry.Set("structuralObjectClass", {structural});
   if (options_.ad_mode) {
     const auto& rdn = entry.dn().rdn();
-    if (!entry.Has("name") && schema_->FindAttribute("name") && !rdn.empty()) entry.Set("name", {rdn.front().value});
+    // AD's own classes carry name and objectCategory; RFC classes (an OU) do not allow them.
+    bool ad_class = is("user") || is("group") || is("computer") || is("container") || is("domaindns");
+    if (ad_class && !entry.Has("name") && schema_->FindAttribute("name") && !rdn.empty()) {
+      entry.Set("name", {rdn.front().value});
+    }
     if (!entry.Has("instanceType") && schema_->FindAttribute("instanceType")) entry.Set("instanceType", {"4"});
     bool security_principal = is("user") || is("group") || is("computer");
     if (security_principal && !entry.Has("objectSid") && domain_sid_) {
@@ -213,7 +216,7 @@ Status Directory::PrepareNewEntry(const Principal& who, ldap::Entry& entry, bool
       if (!entry.Has("groupType")) entry.Set("groupType", {"-2147483646"});  // global security group
       if (!entry.Has("sAMAccountType")) entry.Set("sAMAccountType", {"268435456"});
     }
-    if (!entry.Has("objectCategory") && !structural.empty() && schema_->FindAttribute("objectCategory")) {
+    if (ad_class && !entry.Has("objectCategory") && !structural.empty() && schema_->FindAttribute("objectCategory")) {
       std::string category = structural == "user" || structural == "inetOrgPerson" ? "Person" : structural;
       if (!category.empty()) category[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(category[0])));
       entry.Set("objectCategory", {"CN=" + category + ",CN=Schema,CN=Configuration," + suffix_.ToString()});
@@ -607,8 +610,18 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
   auto txn = store_->BeginWrite();
   if (!new_passwords.empty()) {
     std::vector<std::string> sealed = password_removed ? std::vector<std::string>{} : updated.Values("userPassword");
+    // Remember the verifiers being replaced, newest first, as long as the policy asks.
+    size_t history_length = EffectivePolicy(target->entry).history_length;
+    if (history_length > 0 && password_removed) {
+      std::vector<std::string> history = target->entry.Values("userPassword");
+      for (const auto& h : target->entry.Values("simpleadPasswordHistory")) history.push_back(h);
+      if (history.size() > history_length) history.resize(history_length);
+      updated.Set("simpleadPasswordHistory", history);
+    }
     for (const auto& p : new_passwords) {
-      SIMPLEAD_RETURN_IF_ERROR(CheckPasswordAcceptable(p));
+      if (!(auth::IsHashedValue(p) && privileged)) {
+        SIMPLEAD_RETURN_IF_ERROR(CheckNewPassword(who, target->entry, p, true));
+      }
       SIMPLEAD_ASSIGN_OR_RETURN(auto hash, auth::IsHashedValue(p) && privileged
                                                ? Result<std::string>(p)
                                                : auth::HashPassword(p, options_.hash_params));

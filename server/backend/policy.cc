@@ -1,0 +1,108 @@
+#include "server/backend/policy.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace simplead::backend {
+
+namespace {
+
+long long IntOf(const ldap::Entry& e, std::string_view attr, long long fallback) {
+  const std::string* v = e.First(attr);
+  if (!v) return fallback;
+  try {
+    return std::stoll(*v);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+// AD intervals: negative counts of 100 ns ("-18000000000" = 30 minutes);
+// the most negative value means "never".
+std::chrono::seconds Interval(const ldap::Entry& e, std::string_view attr, std::chrono::seconds fallback) {
+  const std::string* v = e.First(attr);
+  if (!v) return fallback;
+  long long ticks = 0;
+  try {
+    ticks = std::stoll(*v);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+  if (ticks == INT64_MIN) return std::chrono::seconds(0);
+  if (ticks < 0) ticks = -ticks;
+  return std::chrono::seconds(ticks / 10'000'000LL);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+PasswordPolicy DomainPolicy(const ldap::Entry& domain, const PasswordPolicy& defaults) {
+  PasswordPolicy p = defaults;
+  p.min_length = static_cast<size_t>(std::max(0LL, IntOf(domain, "minPwdLength", static_cast<long long>(p.min_length))));
+  p.complexity = (IntOf(domain, "pwdProperties", p.complexity ? 1 : 0) & 1) != 0;
+  p.history_length =
+      static_cast<size_t>(std::max(0LL, IntOf(domain, "pwdHistoryLength", static_cast<long long>(p.history_length))));
+  p.max_age = Interval(domain, "maxPwdAge", p.max_age);
+  p.min_age = Interval(domain, "minPwdAge", p.min_age);
+  p.lockout_threshold = static_cast<size_t>(
+      std::max(0LL, IntOf(domain, "lockoutThreshold", static_cast<long long>(p.lockout_threshold))));
+  p.lockout_duration = Interval(domain, "lockoutDuration", p.lockout_duration);
+  p.observation_window = Interval(domain, "lockOutObservationWindow", p.observation_window);
+  p.source = domain.dn().ToString();
+  return p;
+}
+
+PasswordPolicy SettingsObjectPolicy(const ldap::Entry& pso) {
+  PasswordPolicy p;
+  p.min_length = static_cast<size_t>(std::max(0LL, IntOf(pso, "msDS-MinimumPasswordLength", 0)));
+  const std::string* complexity = pso.First("msDS-PasswordComplexityEnabled");
+  p.complexity = complexity && Lower(*complexity) == "true";
+  p.history_length = static_cast<size_t>(std::max(0LL, IntOf(pso, "msDS-PasswordHistoryLength", 0)));
+  p.max_age = Interval(pso, "msDS-MaximumPasswordAge", std::chrono::seconds(0));
+  p.min_age = Interval(pso, "msDS-MinimumPasswordAge", std::chrono::seconds(0));
+  p.lockout_threshold = static_cast<size_t>(std::max(0LL, IntOf(pso, "msDS-LockoutThreshold", 0)));
+  p.lockout_duration = Interval(pso, "msDS-LockoutDuration", std::chrono::seconds(30 * 60));
+  p.observation_window = Interval(pso, "msDS-LockoutObservationWindow", std::chrono::seconds(30 * 60));
+  p.source = pso.dn().ToString();
+  return p;
+}
+
+Status CheckPasswordQuality(const PasswordPolicy& policy, std::string_view password,
+                            const std::vector<std::string>& account_names) {
+  // Length counts characters, not bytes.
+  size_t chars = 0;
+  for (unsigned char c : password) chars += (c & 0xC0) != 0x80;
+  if (chars < policy.min_length) {
+    return Error(ResultCode::kConstraintViolation, "password is too short: at least " +
+                                                       std::to_string(policy.min_length) + " characters (policy " +
+                                                       policy.source + ")");
+  }
+  if (!policy.complexity) return Status::Ok();
+  int upper = 0, lower = 0, digit = 0, other = 0;
+  for (unsigned char c : password) {
+    if (std::isupper(c)) upper = 1;
+    else if (std::islower(c)) lower = 1;
+    else if (std::isdigit(c)) digit = 1;
+    else other = 1;  // symbols and non-ASCII letters
+  }
+  if (upper + lower + digit + other < 3) {
+    return Error(ResultCode::kConstraintViolation,
+                 "password does not meet complexity: use three of upper case, lower case, digits and symbols "
+                 "(policy " + policy.source + ")");
+  }
+  std::string lower_password = Lower(password);
+  for (const auto& name : account_names) {
+    if (name.size() >= 3 && lower_password.find(Lower(name)) != std::string::npos) {
+      return Error(ResultCode::kConstraintViolation,
+                   "password does not meet complexity: it contains the account name (policy " + policy.source + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace simplead::backend
