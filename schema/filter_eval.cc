@@ -186,10 +186,9 @@ Tri EvalBitwise(const Filter& f, const Description& d, const ldap::Entry& entry,
 
 // Does the rule apply to values of `attr`? (RFC 4511: "attributes that
 // support that matchingRule": same assertion syntax.)
-bool RuleApplies(const Schema& schema, const MatchingRule& rule, const AttributeType& attr) {
+bool RuleApplies(const MatchingRule& rule, const AttributeType& attr) {
   if (attr.equality_rule == &rule) return true;
   if (attr.syntax == rule.syntax) return true;
-  (void)schema;
   return attr.equality_rule && attr.equality_rule->kind == rule.kind;
 }
 
@@ -219,7 +218,7 @@ Tri EvalExtensible(const Filter& f, const ldap::Entry& entry, const Schema& sche
     rule = d.type->equality_rule;
   }
   if (!rule) return Tri::kUndefined;
-  if (d.type && d.type->oid != kObjectClassOid && !RuleApplies(schema, *rule, *d.type)) return Tri::kUndefined;
+  if (d.type && d.type->oid != kObjectClassOid && !RuleApplies(*rule, *d.type)) return Tri::kUndefined;
 
   Tri result = Tri::kFalse;
   auto merge = [&result](Tri t) {
@@ -239,7 +238,7 @@ Tri EvalExtensible(const Filter& f, const ldap::Entry& entry, const Schema& sche
     // No type: every readable attribute the rule applies to.
     for (const auto& attr : entry.attributes()) {
       Description have = Describe(schema, attr.type);
-      if (!have.type || !Readable(hooks, *have.type) || !RuleApplies(schema, *rule, *have.type)) continue;
+      if (!have.type || !Readable(hooks, *have.type) || !RuleApplies(*rule, *have.type)) continue;
       std::vector<const std::string*> values;
       for (const auto& v : attr.values) values.push_back(&v);
       merge(MatchEqualityValues(schema, *rule, values, f.value));
@@ -251,7 +250,7 @@ Tri EvalExtensible(const Filter& f, const ldap::Entry& entry, const Schema& sche
       for (const ldap::Ava& ava : rdn) {
         const AttributeType* t = schema.FindAttribute(ava.type);
         if (!t || !Readable(hooks, *t)) continue;
-        if (d.type ? !schema.IsSubtypeOf(*t, *d.type) : !RuleApplies(schema, *rule, *t)) continue;
+        if (d.type ? !schema.IsSubtypeOf(*t, *d.type) : !RuleApplies(*rule, *t)) continue;
         merge(MatchEqualityValues(schema, *rule, {&ava.value}, f.value));
         if (result == Tri::kTrue) return result;
       }

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "lib/base/status.h"
-#include "lib/net/limits.h"
+#include "lib/net/session_limits.h"
 #include "server/backend/directory.h"
 #include "server/frontend/frontend.h"
 

@@ -18,6 +18,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "lib/auth/password_hash.h"
+#include "lib/net/offload.h"
 #include "server/version.h"
 
 namespace simplead::server {
@@ -169,9 +170,7 @@ asio::awaitable<void> Server::ControlLoop() {
     std::string reply;
     if (line.rfind("backup ", 0) == 0) {
       std::string dir = line.substr(7);
-      Status st = co_await asio::co_spawn(pool_->get_executor(),
-                                          [this, dir]() -> asio::awaitable<Status> { co_return directory_->Backup(dir); },
-                                          asio::use_awaitable);
+      Status st = co_await net::Offload(*pool_, [this, &dir] { return directory_->Backup(dir); });
       reply = st.ok() ? "ok\n" : "error " + st.message() + "\n";
       log_->info("backup to {}: {}", dir, st.ok() ? "ok" : st.ToString());
     } else if (line == "status") {

@@ -111,6 +111,9 @@ fi
 : "${USERS:=10000}" "${DURATION:=10}" "${WARMUP:=2}" "${REPEAT:=3}"
 [[ $STYLE == plain || $STYLE == ad ]] || { echo "compare.sh: --style plain|ad" >&2; exit 64; }
 
+# Debugging allocators (meson test sets MALLOC_PERTURB_) would be measured too.
+unset MALLOC_PERTURB_ MALLOC_CHECK_
+
 log() { printf '[compare %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 now() { date +%s.%N; }
@@ -209,8 +212,8 @@ free_port() {
 }
 
 wait_ready() {  # url pid name
-  local i
-  for i in $(seq 200); do
+  local _
+  for _ in $(seq 200); do
     kill -0 "$2" 2>/dev/null || return 1
     ldapsearch -x -H "$1" -s base -b "" -LLL namingContexts >/dev/null 2>&1 && return 0
     sleep 0.1
@@ -307,7 +310,7 @@ run_one() {  # server workload rep
   if [[ $1 == openldap ]]; then url=$OPENLDAP_URL pid=$OPENLDAP_PID; else url=$SIMPLEAD_URL pid=$SIMPLEAD_PID; fi
   out="$RESULTS/$1.$2.$3.json"
   rc=0
-  timeout $(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { printf "%d", d + w + 60 }') \
+  timeout "$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { printf "%d", d + w + 60 }')" \
     taskset -c "$CLIENT_CPUS" "$LDAPBENCH" "$2" --json -H "$url" -D "$ADMIN_DN" -w "$ADMIN_PW" \
     --style "$STYLE" --suffix "$SUFFIX" --users "$USERS" -c "$CONNS" -d "$DEPTH" -T "$THREADS" \
     -t "$DURATION" --warmup "$WARMUP" --seed "$3" --server-pid "$pid" >"$out" 2>"$out.log" || rc=$?
@@ -320,7 +323,7 @@ run_one() {  # server workload rep
 for rep in $(seq "$REPEAT"); do
   for wl in "${WORKLOAD_LIST[@]}"; do
     # Alternate which server goes first, so neither always runs on a warmer machine.
-    if (( rep % 2 == 1 )); then order=("${SERVERS[@]}"); else order=($(printf '%s\n' "${SERVERS[@]}" | tac)); fi
+    if (( rep % 2 == 1 )); then order=("${SERVERS[@]}"); else mapfile -t order < <(printf '%s\n' "${SERVERS[@]}" | tac); fi
     for srv in "${order[@]}"; do run_one "$srv" "$wl" "$rep"; done
   done
 done

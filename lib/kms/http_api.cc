@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <set>
 
@@ -59,6 +60,10 @@ http::response<http::string_body> MakeResponse(const http::request<http::string_
   return res;
 }
 
+// A coroutine (not a capturing coroutine lambda, whose captures do not live
+// in the frame) that runs `work` wherever it is spawned.
+asio::awaitable<JsonResponse> RunOnPool(std::function<JsonResponse()> work) { co_return work(); }
+
 // Decides and runs one request. Runs KMS work on the pool.
 asio::awaitable<JsonResponse> Handle(std::shared_ptr<HttpApi::State> state, HttpRequestInfo info) {
   if (info.method != "POST" || info.target != "/") {
@@ -93,11 +98,7 @@ asio::awaitable<JsonResponse> Handle(std::shared_ptr<HttpApi::State> state, Http
     if (ua != info.headers.end()) caller->user_agent = ua->second;
     return HandleKmsJson(state->kms, *caller, operation, info.body);
   };
-  co_return co_await asio::co_spawn(
-      state->pool.get_executor(), [work = std::move(work)]() mutable -> asio::awaitable<JsonResponse> {
-        co_return work();
-      },
-      asio::use_awaitable);
+  co_return co_await asio::co_spawn(state->pool.get_executor(), RunOnPool(std::move(work)), asio::use_awaitable);
 }
 
 template <typename Stream>

@@ -56,12 +56,6 @@ EncryptionContext Context(const json& req, const char* field) {
   return ctx;
 }
 
-json ContextJson(const EncryptionContext& ctx) {
-  json j = json::object();
-  for (const auto& [k, v] : ctx) j[k] = v;
-  return j;
-}
-
 std::map<std::string, std::string> Tags(const json& req) {
   std::map<std::string, std::string> tags;
   if (!req.contains("Tags") || req["Tags"].is_null()) return tags;

@@ -20,10 +20,9 @@ struct Pkcs11KeyStore::Impl {
   std::mutex mu;  // one session: PKCS#11 sessions are not for concurrent use
 
   ~Impl() {
-    if (fn != nullptr && session != CK_INVALID_HANDLE) {
-      fn->C_Logout(session);
-      fn->C_CloseSession(session);
-    }
+    // No C_Logout: login state is shared by all of the process's sessions
+    // and ends by itself when the last one closes.
+    if (fn != nullptr && session != CK_INVALID_HANDLE) fn->C_CloseSession(session);
     // The module stays loaded and initialised: another store in this process
     // may share it, and PKCS#11 has one C_Initialize per process.
   }

@@ -55,6 +55,10 @@ std::string EncodeExtendedResponse(int32_t message_id, const LdapResult& result,
                                    const std::optional<std::string>& oid = std::nullopt,
                                    const std::optional<std::string>& value = std::nullopt,
                                    const std::vector<Control>& controls = {});
+// IntermediateResponse (RFC 4511 §4.13): responseName [0], responseValue [1].
+std::string EncodeIntermediateResponse(int32_t message_id, const std::optional<std::string>& oid,
+                                       const std::optional<std::string>& value,
+                                       const std::vector<Control>& controls = {});
 // Unsolicited notice of disconnection (RFC 4511 §4.4.1): message id 0,
 // responseName 1.3.6.1.4.1.1466.20036.
 std::string EncodeNoticeOfDisconnection(ResultCode code, std::string_view diagnostic);

@@ -29,18 +29,34 @@ std::shared_ptr<void> ConnectionTracker::Acquire(const std::string& address, std
   ++mine;
   ++total_;
   // The slot gives itself back when the last owner drops it.
-  return std::shared_ptr<void>(nullptr, [this, address](void*) {
-    std::lock_guard lock(mu_);
-    auto it = per_address_.find(address);
-    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
-    --total_;
-  });
+  struct Slot {
+    ConnectionTracker* tracker;
+    std::string address;
+    ~Slot() { tracker->Release(address); }
+  };
+  return std::make_shared<Slot>(this, address);
+}
+
+void ConnectionTracker::Release(const std::string& address) {
+  std::lock_guard lock(mu_);
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  --total_;
 }
 
 void ConnectionTracker::set_limits(ListenerLimits limits) {
   std::lock_guard lock(mu_);
   limits_ = limits;
 }
+
+namespace {
+// The slot is held for the session's life. A plain coroutine function: GCC 12
+// mishandles capturing coroutine lambdas (see offload.h).
+asio::awaitable<void> RunSession(std::shared_ptr<Session> session, std::shared_ptr<void> slot) {
+  co_await session->Run();
+  slot.reset();
+}
+}  // namespace
 
 Result<std::unique_ptr<Listener>> Listener::Create(asio::io_context& io, const ListenerOptions& options,
                                                    RequestHandler& handler, ConnectionTracker& tracker,
@@ -114,9 +130,7 @@ asio::awaitable<void> Listener::AcceptLoop() {
     }
     auto session = std::make_shared<Session>(std::move(socket), next_session_id_++, handler_, limits, tls_,
                                              options_.implicit_tls);
-    asio::co_spawn(session->executor(),
-                   [session, slot = std::move(slot)]() -> asio::awaitable<void> { co_await session->Run(); },
-                   asio::detached);
+    asio::co_spawn(session->executor(), RunSession(session, std::move(slot)), asio::detached);
   }
 }
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "lib/base/status.h"
-#include "lib/net/limits.h"
+#include "lib/net/session_limits.h"
 #include "lib/net/session.h"
 
 namespace simplead::net {
@@ -37,6 +37,7 @@ class ConnectionTracker {
   std::shared_ptr<void> Acquire(const std::string& address, std::string* why);
   size_t total() const { return total_.load(); }
   void set_limits(ListenerLimits limits);
+  void Release(const std::string& address);  // called by a slot's destructor
 
  private:
   mutable std::mutex mu_;

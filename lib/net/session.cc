@@ -1,5 +1,7 @@
 #include "lib/net/session.h"
 
+#include <openssl/crypto.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -42,10 +44,14 @@ Session::Session(Socket socket, uint64_t id, RequestHandler& handler, const Sess
 
 Session::~Session() = default;
 
+namespace {
+// A plain coroutine function, not a capturing coroutine lambda (see offload.h).
+asio::awaitable<void> RunSession(std::shared_ptr<Session> session) { co_await session->Run(); }
+}  // namespace
+
 void Session::Start(std::shared_ptr<Session> session) {
-  auto strand = session->strand_;
-  asio::co_spawn(strand, [s = std::move(session)]() -> asio::awaitable<void> { co_await s->Run(); },
-                 asio::detached);
+  auto strand = session->executor();
+  asio::co_spawn(strand, RunSession(std::move(session)), asio::detached);
 }
 
 std::string Session::tls_version() const {
@@ -303,6 +309,8 @@ asio::awaitable<void> Session::Reader() {
     if (ec || n == 0) co_return;
     Touch();
     in.append(buf.data(), n);
+    // Requests carry passwords: leave no copy in buffers we no longer need.
+    OPENSSL_cleanse(buf.data(), n);
     while (!closed_.load()) {
       if (in.empty()) {
         pdu_in_progress_ = false;
@@ -333,6 +341,7 @@ asio::awaitable<void> Session::Reader() {
       int32_t message_id = -1;
       auto request = ldap::DecodeRequest(std::string_view(in.data(), pdu_size), limits_.max_filter_depth,
                                          &message_id);
+      OPENSSL_cleanse(in.data(), pdu_size);
       in.erase(0, pdu_size);
       if (!request.ok()) {
         if (request.status().code() == ResultCode::kAdminLimitExceeded && message_id > 0) {

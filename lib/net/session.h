@@ -25,7 +25,7 @@
 #include <string>
 
 #include "lib/ldap/message.h"
-#include "lib/net/limits.h"
+#include "lib/net/session_limits.h"
 
 namespace simplead::net {
 

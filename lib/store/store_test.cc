@@ -1,1 +1,493 @@
-// placeholder
+#include "lib/store/store.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <cstdlib>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "lib/store/keys.h"
+
+namespace simplead::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "simplead-store-XXXXXX").string();
+    char* made = mkdtemp(tmpl.data());
+    EXPECT_NE(made, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string path(std::string_view sub = "db") const { return (fs::path(path_) / sub).string(); }
+
+ private:
+  std::string path_;
+};
+
+StoreOptions Options(const std::string& path) {
+  StoreOptions o;
+  o.path = path;
+  o.sync_writes = false;  // tests need no durability across power loss
+  o.block_cache_bytes = 1 << 20;
+  o.entry_cache_entries = 100;
+  return o;
+}
+
+std::unique_ptr<Store> MustOpen(const StoreOptions& o) {
+  auto store = Store::Open(o);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+ldap::Entry MakeEntry(std::string_view dn, std::string_view cn) {
+  auto parsed = ldap::Dn::Parse(dn);
+  EXPECT_TRUE(parsed.ok());
+  return ldap::Entry(*parsed, {{"objectClass", {"top", "person"}}, {"cn", {std::string(cn)}}});
+}
+
+std::string Norm(std::string_view dn) { return *ldap::NormalizeDn(dn); }
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = MustOpen(Options(dir_.path()));
+    ASSERT_NE(store_, nullptr);
+  }
+
+  // Adds dc=example,dc=com (root) and returns its id.
+  EntryId AddRoot() {
+    EntryId id = store_->AllocateId();
+    auto txn = store_->BeginWrite();
+    txn.PutEntry(id, kNoEntry, Norm("dc=example,dc=com"), MakeEntry("dc=example,dc=com", "root"));
+    EXPECT_TRUE(txn.Commit().ok());
+    return id;
+  }
+  EntryId AddChild(EntryId parent, std::string_view cn) {
+    EntryId id = store_->AllocateId();
+    std::string dn = "cn=" + std::string(cn) + ",dc=example,dc=com";
+    auto txn = store_->BeginWrite();
+    txn.PutEntry(id, parent, Norm(dn), MakeEntry(dn, cn));
+    EXPECT_TRUE(txn.Commit().ok());
+    return id;
+  }
+  std::vector<EntryId> Indexed(IndexKind kind, std::string_view attr, std::string_view key) {
+    std::vector<EntryId> ids;
+    EXPECT_TRUE(store_
+                    ->ForEachIndexed(kind, attr, key,
+                                     [&](EntryId id) {
+                                       ids.push_back(id);
+                                       return true;
+                                     })
+                    .ok());
+    return ids;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, PutThenGetAndFind) {
+  EntryId root = AddRoot();
+  EntryId id = AddChild(root, "alice");
+  auto got = store_->Get(id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->id, id);
+  EXPECT_EQ((*got)->parent, root);
+  EXPECT_EQ(*(*got)->entry.First("cn"), "alice");
+  auto found = store_->FindId(Norm("CN=Alice, DC=Example,DC=com"));
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(*found, id);
+}
+
+TEST_F(StoreTest, MissingEntryIsNulloptNotError) {
+  auto got = store_->Get(999);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  auto found = store_->FindId("cn=nobody");
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST_F(StoreTest, ChildrenAreListedAndDeleteRemovesLinks) {
+  EntryId root = AddRoot();
+  EntryId a = AddChild(root, "a");
+  EntryId b = AddChild(root, "b");
+  std::vector<EntryId> kids;
+  ASSERT_TRUE(store_
+                  ->ForEachChild(root,
+                                 [&](EntryId id) {
+                                   kids.push_back(id);
+                                   return true;
+                                 })
+                  .ok());
+  EXPECT_EQ(kids, (std::vector<EntryId>{a, b}));
+  EXPECT_TRUE(*store_->HasChildren(root));
+  EXPECT_FALSE(*store_->HasChildren(a));
+
+  auto txn = store_->BeginWrite();
+  txn.DeleteEntry(a, root, Norm("cn=a,dc=example,dc=com"));
+  txn.DeleteEntry(b, root, Norm("cn=b,dc=example,dc=com"));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_FALSE(*store_->HasChildren(root));
+  EXPECT_FALSE(store_->Get(a)->has_value());
+  EXPECT_FALSE(store_->FindId(Norm("cn=a,dc=example,dc=com"))->has_value());
+}
+
+TEST_F(StoreTest, ChildScanStopsWhenCallbackReturnsFalse) {
+  EntryId root = AddRoot();
+  AddChild(root, "a");
+  AddChild(root, "b");
+  int visits = 0;
+  ASSERT_TRUE(store_->ForEachChild(root, [&](EntryId) { return ++visits < 1; }).ok());
+  EXPECT_EQ(visits, 1);
+}
+
+TEST_F(StoreTest, ForEachEntryVisitsInIdOrder) {
+  EntryId root = AddRoot();
+  EntryId a = AddChild(root, "a");
+  EntryId b = AddChild(root, "b");
+  std::vector<EntryId> ids;
+  ASSERT_TRUE(store_
+                  ->ForEachEntry([&](const StoredEntry& e) {
+                    ids.push_back(e.id);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(ids, (std::vector<EntryId>{root, a, b}));
+}
+
+TEST_F(StoreTest, EqualityScanDoesNotBleedIntoLongerKeys) {
+  auto txn = store_->BeginWrite();
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "ab", 1);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "ab", 3);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "abc", 2);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "a", 4);
+  txn.AddIndexKey(IndexKind::kEquality, "cnx", "ab", 5);
+  txn.AddIndexKey(IndexKind::kSubstring, "cn", "ab", 6);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(Indexed(IndexKind::kEquality, "cn", "ab"), (std::vector<EntryId>{1, 3}));
+  EXPECT_EQ(Indexed(IndexKind::kEquality, "cn", "abc"), (std::vector<EntryId>{2}));
+  EXPECT_EQ(Indexed(IndexKind::kSubstring, "cn", "ab"), (std::vector<EntryId>{6}));
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kEquality, "cn", "ab", 100), 2u);
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kEquality, "cn", "ab", 1), 1u);
+}
+
+TEST_F(StoreTest, PrefixScanCoversLongerKeysOnly) {
+  auto txn = store_->BeginWrite();
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "a", 4);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "ab", 1);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "abc", 2);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", std::string("ab\0z", 4), 7);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "ac", 3);
+  txn.AddIndexKey(IndexKind::kEquality, "cnx", "abz", 5);
+  ASSERT_TRUE(txn.Commit().ok());
+  std::vector<std::pair<std::string, EntryId>> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachIndexedPrefix(IndexKind::kEquality, "cn", "ab",
+                                         [&](std::string_view key, EntryId id) {
+                                           seen.emplace_back(std::string(key), id);
+                                           return true;
+                                         })
+                  .ok());
+  std::vector<std::pair<std::string, EntryId>> want = {{"ab", 1}, {std::string("ab\0z", 4), 7}, {"abc", 2}};
+  EXPECT_EQ(seen, want);
+}
+
+TEST_F(StoreTest, RemovedIndexKeyIsNoLongerVisited) {
+  auto txn = store_->BeginWrite();
+  txn.AddIndexKey(IndexKind::kPresence, "mail", "", 1);
+  txn.AddIndexKey(IndexKind::kPresence, "mail", "", 2);
+  ASSERT_TRUE(txn.Commit().ok());
+  txn.RemoveIndexKey(IndexKind::kPresence, "mail", "", 1);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(Indexed(IndexKind::kPresence, "mail", ""), (std::vector<EntryId>{2}));
+}
+
+TEST_F(StoreTest, TxnReadsItsOwnWrites) {
+  EntryId root = AddRoot();
+  EntryId id = store_->AllocateId();
+  auto txn = store_->BeginWrite();
+  txn.PutEntry(id, root, Norm("cn=new,dc=example,dc=com"), MakeEntry("cn=new,dc=example,dc=com", "new"));
+  auto in_txn = txn.Get(id);
+  ASSERT_TRUE(in_txn.ok());
+  ASSERT_TRUE(in_txn->has_value());
+  EXPECT_EQ(*(*in_txn)->entry.First("cn"), "new");
+  EXPECT_EQ(*txn.FindId(Norm("cn=new,dc=example,dc=com")), id);
+  EXPECT_EQ(*txn.FindId(Norm("dc=example,dc=com")), root);  // falls through to the store
+  EXPECT_FALSE(store_->Get(id)->has_value());               // not yet visible outside
+
+  txn.DeleteEntry(root, kNoEntry, Norm("dc=example,dc=com"));
+  EXPECT_FALSE(txn.Get(root)->has_value());
+  EXPECT_FALSE(txn.FindId(Norm("dc=example,dc=com"))->has_value());
+}
+
+TEST_F(StoreTest, UncommittedTxnWritesNothing) {
+  EntryId id = store_->AllocateId();
+  {
+    auto txn = store_->BeginWrite();
+    txn.PutEntry(id, kNoEntry, Norm("dc=example,dc=com"), MakeEntry("dc=example,dc=com", "root"));
+    txn.AddIndexKey(IndexKind::kEquality, "cn", "root", id);
+    txn.PutMeta("k", "v");
+    txn.AppendChange({"csn1", "add", "dc=example,dc=com", "u", ""});
+  }  // dropped without Commit()
+  EXPECT_FALSE(store_->Get(id)->has_value());
+  EXPECT_FALSE(store_->FindId(Norm("dc=example,dc=com"))->has_value());
+  EXPECT_TRUE(Indexed(IndexKind::kEquality, "cn", "root").empty());
+  EXPECT_FALSE(store_->GetMeta("k")->has_value());
+  int changes = 0;
+  ASSERT_TRUE(store_->ForEachChange("", [&](const ChangeRecord&) { return ++changes < 100; }).ok());
+  EXPECT_EQ(changes, 0);
+}
+
+TEST_F(StoreTest, ModRdnInOneTxnMovesDnAndKeepsId) {
+  EntryId root = AddRoot();
+  EntryId id = AddChild(root, "old");
+  auto txn = store_->BeginWrite();
+  txn.DeleteEntry(id, root, Norm("cn=old,dc=example,dc=com"));
+  txn.PutEntry(id, root, Norm("cn=new,dc=example,dc=com"), MakeEntry("cn=new,dc=example,dc=com", "new"));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*store_->FindId(Norm("cn=new,dc=example,dc=com")), id);
+  EXPECT_FALSE(store_->FindId(Norm("cn=old,dc=example,dc=com"))->has_value());
+  EXPECT_EQ(*(*store_->Get(id))->entry.First("cn"), "new");
+  EXPECT_TRUE(*store_->HasChildren(root));
+}
+
+TEST_F(StoreTest, MetaPutGetDelete) {
+  auto txn = store_->BeginWrite();
+  txn.PutMeta("suffix", "dc=example,dc=com");
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(**store_->GetMeta("suffix"), "dc=example,dc=com");
+  txn.DeleteMeta("suffix");
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_FALSE(store_->GetMeta("suffix")->has_value());
+}
+
+TEST_F(StoreTest, ChangelogIsOrderedAndResumesAfterCsn) {
+  auto txn = store_->BeginWrite();
+  // Appended out of order; the log orders by CSN.
+  txn.AppendChange({"20240101000002.000000Z#000000#000#000000", "modify", "cn=b", "u2", "l2"});
+  txn.AppendChange({"20240101000001.000000Z#000000#000#000000", "add", "cn=a", "u1", "l1"});
+  txn.AppendChange({"20240101000003.000000Z#000000#000#000000", "delete", "cn=c", "u3", "l3"});
+  ASSERT_TRUE(txn.Commit().ok());
+  std::vector<std::string> types;
+  auto collect = [&](const ChangeRecord& c) {
+    types.push_back(c.type);
+    return true;
+  };
+  ASSERT_TRUE(store_->ForEachChange("", collect).ok());
+  EXPECT_EQ(types, (std::vector<std::string>{"add", "modify", "delete"}));
+  types.clear();
+  ASSERT_TRUE(store_->ForEachChange("20240101000001.000000Z#000000#000#000000", collect).ok());
+  EXPECT_EQ(types, (std::vector<std::string>{"modify", "delete"}));
+  types.clear();
+  ASSERT_TRUE(store_->ForEachChange("20240101000001.5", collect).ok());  // between records
+  EXPECT_EQ(types, (std::vector<std::string>{"modify", "delete"}));
+}
+
+TEST_F(StoreTest, AllocatedIdsAreIncreasing) {
+  EntryId a = store_->AllocateId();
+  EntryId b = store_->AllocateId();
+  EXPECT_GE(a, 1u);
+  EXPECT_GT(b, a);
+}
+
+TEST_F(StoreTest, ReopenKeepsDataAndIdsNeverRepeat) {
+  EntryId root = AddRoot();
+  EntryId a = AddChild(root, "a");
+  EntryId b = AddChild(root, "b");
+  // Delete the highest id: the persisted high-water mark must still prevent reuse.
+  auto txn = store_->BeginWrite();
+  txn.DeleteEntry(b, root, Norm("cn=b,dc=example,dc=com"));
+  ASSERT_TRUE(txn.Commit().ok());
+  store_.reset();
+
+  store_ = MustOpen(Options(dir_.path()));
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(*(*store_->Get(a))->entry.First("cn"), "a");
+  EXPECT_EQ(*store_->FindId(Norm("dc=example,dc=com")), root);
+  EXPECT_GT(store_->AllocateId(), b);
+}
+
+TEST_F(StoreTest, ImportedIdAboveCounterAdvancesIt) {
+  auto txn = store_->BeginWrite();
+  txn.PutEntry(500, kNoEntry, Norm("dc=example,dc=com"), MakeEntry("dc=example,dc=com", "root"));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_GT(store_->AllocateId(), 500u);
+}
+
+TEST_F(StoreTest, EntryCacheIsInvalidatedOnCommit) {
+  EntryId root = AddRoot();
+  EntryId id = AddChild(root, "before");
+  ASSERT_EQ(*(*store_->Get(id))->entry.First("cn"), "before");  // now cached
+  auto txn = store_->BeginWrite();
+  txn.PutEntry(id, root, Norm("cn=before,dc=example,dc=com"), MakeEntry("cn=before,dc=example,dc=com", "after"));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*(*store_->Get(id))->entry.First("cn"), "after");
+  txn.DeleteEntry(id, root, Norm("cn=before,dc=example,dc=com"));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_FALSE(store_->Get(id)->has_value());
+}
+
+TEST_F(StoreTest, ConcurrentReadersNeverSeeAnOlderValueAfterANewerOne) {
+  EntryId root = AddRoot();
+  const std::string dn = "cn=counter,dc=example,dc=com";
+  EntryId id = AddChild(root, "0");
+  constexpr int kCommits = 200;
+  std::atomic<bool> done{false};
+  std::atomic<int> regressions{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      int last = 0;
+      for (int i = 0; i < 100000 && !done.load(); ++i) {
+        auto got = store_->Get(id);
+        if (!got.ok() || !got->has_value()) continue;
+        int now = std::stoi(*(*got)->entry.First("cn"));
+        if (now < last) ++regressions;
+        last = now;
+      }
+    });
+  }
+  for (int v = 1; v <= kCommits; ++v) {
+    auto txn = store_->BeginWrite();
+    txn.PutEntry(id, root, Norm(dn), MakeEntry(dn, std::to_string(v)));
+    ASSERT_TRUE(txn.Commit().ok());
+    EXPECT_EQ(*(*store_->Get(id))->entry.First("cn"), std::to_string(v));
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(regressions.load(), 0);
+}
+
+TEST_F(StoreTest, CheckpointOpensAsAStore) {
+  EntryId root = AddRoot();
+  ASSERT_TRUE(store_->Checkpoint(dir_.path("backup")).ok());
+  AddChild(root, "after-backup");
+  auto copy = MustOpen(Options(dir_.path("backup")));
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(*copy->FindId(Norm("dc=example,dc=com")), root);
+  EXPECT_FALSE(copy->FindId(Norm("cn=after-backup,dc=example,dc=com"))->has_value());
+}
+
+TEST_F(StoreTest, CheckpointIntoExistingDirFails) {
+  std::filesystem::create_directories(dir_.path("exists"));
+  EXPECT_FALSE(store_->Checkpoint(dir_.path("exists")).ok());
+}
+
+TEST_F(StoreTest, FlushKeepsData) {
+  EntryId root = AddRoot();
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_TRUE(store_->Get(root)->has_value());
+}
+
+TEST_F(StoreTest, SecondWriterOnSamePathIsUnavailable) {
+  auto second = Store::Open(Options(dir_.path()));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), ResultCode::kUnavailable);
+}
+
+TEST(StoreOpenTest, ReadOnlyReadsButRefusesWrites) {
+  TempDir dir;
+  {
+    auto store = MustOpen(Options(dir.path()));
+    auto txn = store->BeginWrite();
+    txn.PutMeta("k", "v");
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  StoreOptions o = Options(dir.path());
+  o.read_only = true;
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(**store->GetMeta("k"), "v");
+  auto txn = store->BeginWrite();
+  txn.PutMeta("k", "w");
+  EXPECT_FALSE(txn.Commit().ok());
+}
+
+TEST(StoreOpenTest, ReadOnlyOpensWhileAWriterHoldsTheLock) {
+  TempDir dir;
+  auto writer = MustOpen(Options(dir.path()));
+  auto txn = writer->BeginWrite();
+  txn.PutMeta("k", "v");
+  ASSERT_TRUE(txn.Commit().ok());
+  StoreOptions o = Options(dir.path());
+  o.read_only = true;
+  auto reader = MustOpen(o);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(**reader->GetMeta("k"), "v");
+}
+
+TEST(StoreOpenTest, DisabledEntryCacheStillReadsFreshValues) {
+  TempDir dir;
+  StoreOptions o = Options(dir.path());
+  o.entry_cache_entries = 0;
+  auto store = MustOpen(o);
+  auto txn = store->BeginWrite();
+  txn.PutEntry(1, kNoEntry, Norm("dc=example,dc=com"), MakeEntry("dc=example,dc=com", "a"));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*(*store->Get(1))->entry.First("cn"), "a");
+  txn.PutEntry(1, kNoEntry, Norm("dc=example,dc=com"), MakeEntry("dc=example,dc=com", "b"));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*(*store->Get(1))->entry.First("cn"), "b");
+}
+
+TEST(StoreOpenTest, MissingStoreWithoutCreateFails) {
+  TempDir dir;
+  StoreOptions o = Options(dir.path());
+  o.create_if_missing = false;
+  auto store = Store::Open(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("no store"), std::string::npos);
+}
+
+TEST(StoreOpenTest, ForeignRocksDbIsRejected) {
+  TempDir dir;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), &db).ok());
+    delete db;
+  }
+  auto store = Store::Open(Options(dir.path()));
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("not a SimpleAD store"), std::string::npos) << store.status().message();
+}
+
+TEST(StoreOpenTest, OtherFormatVersionIsRejected) {
+  TempDir dir;
+  {
+    auto store = MustOpen(Options(dir.path()));
+    auto txn = store->BeginWrite();
+    txn.PutMeta(keys::kMetaFormatVersion, "999");
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  auto store = Store::Open(Options(dir.path()));
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("format version '999'"), std::string::npos) << store.status().message();
+}
+
+TEST(StoreOpenTest, CorruptedStoreGivesAnError) {
+  TempDir dir;
+  { ASSERT_NE(MustOpen(Options(dir.path())), nullptr); }
+  std::ofstream(dir.path() + "/CURRENT", std::ios::trunc) << "garbage\n";
+  auto store = Store::Open(Options(dir.path()));
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("cannot open store"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace simplead::store

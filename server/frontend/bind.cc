@@ -48,9 +48,9 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::Bind
     co_return ldap::LdapResult{ResultCode::kStrongerAuthRequired, "",
                                "simple bind with a password requires TLS (use StartTLS or ldaps)", {}};
   }
-  auto principal = co_await net::Offload(pool_, [this, name = request.name, password = SecureBytes(request.password)] {
-    return directory_.Authenticate(name, password.view());
-  });
+  // Lambdas passed to co_await capture by reference only: GCC 12 destroys
+  // owning captures of a temporary inside a co_await expression twice.
+  auto principal = co_await net::Offload(pool_, [&] { return directory_.Authenticate(request.name, request.password); });
   WipeString(request.password);
   if (!principal.ok()) co_return ToLdapResult(principal.status());
   net::BindState state;

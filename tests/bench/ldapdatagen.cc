@@ -35,7 +35,7 @@ struct Options {
   bool nesting = true;
   std::string password_scheme = "ssha";
   uint64_t seed = 1;
-  bool skeleton = true;
+  std::string skeleton = "all";  // all: suffix and containers; containers: no suffix entry; none
   bool entries = true;
   std::string output = "-";
 };
@@ -84,37 +84,40 @@ std::string Ssha(std::string_view password, std::mt19937_64& rng) {
   return "{SSHA}" + std::string(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
 }
 
+// The suffix entry (--skeleton all) and the parents of the user and group DNs
+// (all, containers), e.g. ou=people and ou=groups.
 void WriteSkeleton(const Options& o, Writer& w) {
   const Naming& nm = o.naming;
-  auto [type, value] = FirstRdn(nm.suffix);
-  w.Line("dn", nm.suffix);
-  bool dc = type == "dc" || type == "DC";
-  if (o.naming.style == Style::kAd) {
+  if (o.skeleton == "none") return;
+  if (o.skeleton == "all") {
+    auto [type, value] = FirstRdn(nm.suffix);
+    const bool dc = type == "dc" || type == "DC";
+    w.Line("dn", nm.suffix);
     w.Line("objectClass", "top");
-    w.Line("objectClass", "domain");
-    w.Line("dc", value);
-  } else {
-    w.Line("objectClass", "top");
-    if (dc) w.Line("objectClass", "dcObject");
-    w.Line("objectClass", "organization");
-    if (dc) w.Line("dc", value);
-    w.Line("o", value);
+    if (nm.style == Style::kAd) {
+      w.Line("objectClass", "domain");
+      w.Line("dc", value);
+    } else {
+      if (dc) w.Line("objectClass", "dcObject");
+      w.Line("objectClass", "organization");
+      if (dc) w.Line("dc", value);
+      w.Line("o", value);
+    }
+    w.EndEntry();
   }
-  w.EndEntry();
-  // The parents of the user and group DNs, e.g. ou=people and ou=groups.
   std::string parents[2] = {Expand(nm.user_dn_template, 1, nm.suffix), Expand(nm.group_dn_template, 1, nm.suffix)};
+  for (auto& p : parents) p = p.substr(p.find(',') + 1);
   for (int i = 0; i < 2; ++i) {
-    std::string parent = parents[i].substr(parents[i].find(',') + 1);
-    if (parent == nm.suffix || (i == 1 && parent == parents[0].substr(parents[0].find(',') + 1))) continue;
-    auto [ptype, pvalue] = FirstRdn(parent);
-    w.Line("dn", parent);
+    if (parents[i] == nm.suffix || (i == 1 && parents[1] == parents[0])) continue;
+    auto [type, value] = FirstRdn(parents[i]);
+    w.Line("dn", parents[i]);
     w.Line("objectClass", "top");
-    if (ptype == "ou" || ptype == "OU") {
+    if (type == "ou" || type == "OU") {
       w.Line("objectClass", "organizationalUnit");
-      w.Line("ou", pvalue);
+      w.Line("ou", value);
     } else {
       w.Line("objectClass", "container");
-      w.Line("cn", pvalue);
+      w.Line("cn", value);
     }
     w.EndEntry();
   }
@@ -205,8 +208,11 @@ int Run(int argc, char** argv) {
       ->check(CLI::IsMember({"ssha", "cleartext"}))
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of names and salts: same seed, same output")->capture_default_str();
-  app.add_flag("!--no-skeleton", o.skeleton, "Omit the suffix entry and the user/group containers");
-  app.add_flag("--skeleton-only", [&](int64_t) { o.entries = false; }, "Write only the suffix and containers");
+  app.add_option("--skeleton", o.skeleton,
+                 "all: the suffix entry and the user/group containers; containers: only the containers; none")
+      ->check(CLI::IsMember({"all", "containers", "none"}))
+      ->capture_default_str();
+  app.add_flag("--skeleton-only", [&](int64_t) { o.entries = false; }, "Write only the --skeleton entries, no users or groups");
   app.add_option("-o,--output", o.output, "Output file, - for stdout")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -225,7 +231,7 @@ int Run(int argc, char** argv) {
   {
     Writer w(out);
     std::mt19937_64 rng(o.seed);
-    if (o.skeleton) WriteSkeleton(o, w);
+    WriteSkeleton(o, w);
     if (o.entries) {
       for (uint64_t n = 1; n <= o.users; ++n) WriteUser(o, n, rng, domain, w);
       for (uint64_t g = groups; g >= 1; --g) WriteGroup(o, g, groups, w);

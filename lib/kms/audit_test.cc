@@ -1,0 +1,146 @@
+#include "lib/kms/audit.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "lib/kms/kms_test_util.h"
+
+namespace simplead::kms {
+namespace {
+
+using testing::TempDir;
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+void WriteLines(const std::string& path, const std::vector<std::string>& lines) {
+  std::ofstream out(path, std::ios::trunc);
+  for (const auto& l : lines) out << l << "\n";
+}
+
+class AuditTrailTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/audit.log";
+    auto trail = AuditTrail::Open(path_, clock_);
+    ASSERT_TRUE(trail.ok());
+    for (int i = 1; i <= 5; ++i) {
+      AuditEvent e;
+      e.event_source = "ldap";
+      e.event_name = "Bind";
+      e.user_identity.user_name = "user" + std::to_string(i);
+      e.request_parameters = {{"dn", "cn=user" + std::to_string(i)}};
+      ASSERT_TRUE((*trail)->Append(e).ok());
+    }
+  }
+  TempDir dir_;
+  FakeClock clock_;
+  std::string path_;
+};
+
+TEST_F(AuditTrailTest, LinesCarryCloudTrailFieldsAndChain) {
+  auto lines = ReadLines(path_);
+  ASSERT_EQ(lines.size(), 5u);
+  auto first = nlohmann::json::parse(lines[0]);
+  for (const char* f : {"eventVersion", "eventTime", "eventSource", "eventName", "userIdentity", "sourceIPAddress",
+                        "userAgent", "requestParameters", "responseElements", "requestID", "eventID", "readOnly",
+                        "resources", "sequenceNumber", "previousLineSha256", "lineSha256"}) {
+    EXPECT_TRUE(first.contains(f)) << f;
+  }
+  EXPECT_EQ(first["previousLineSha256"], kGenesisHash);
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["previousLineSha256"], Sha256Hex(lines[0]));
+}
+
+TEST_F(AuditTrailTest, IntactFileVerifies) {
+  auto v = VerifyAuditFile(path_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->lines, 5u);
+}
+
+TEST_F(AuditTrailTest, ReopenedTrailContinuesTheChain) {
+  auto trail = AuditTrail::Open(path_, clock_);
+  ASSERT_TRUE(trail.ok());
+  AuditEvent e;
+  e.event_source = "ldap";
+  e.event_name = "Modify";
+  ASSERT_TRUE((*trail)->Append(e).ok());
+  auto v = VerifyAuditFile(path_);
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->lines, 6u);
+}
+
+TEST_F(AuditTrailTest, EditedLineIsNamed) {
+  auto lines = ReadLines(path_);
+  size_t pos = lines[2].find("user3");
+  lines[2].replace(pos, 5, "userX");
+  WriteLines(path_, lines);
+  auto v = VerifyAuditFile(path_);
+  EXPECT_FALSE(v->intact);
+  EXPECT_EQ(v->bad_line, 3u);
+  EXPECT_NE(v->reason.find("edited"), std::string::npos) << v->reason;
+}
+
+TEST_F(AuditTrailTest, EditWithRecomputedSelfHashIsCaughtByTheNextLine) {
+  auto lines = ReadLines(path_);
+  auto obj = nlohmann::json::parse(lines[1]);
+  obj["userIdentity"]["userName"] = "someone-else";
+  obj.erase("lineSha256");
+  obj["lineSha256"] = Sha256Hex(obj.dump());
+  lines[1] = obj.dump();
+  WriteLines(path_, lines);
+  auto v = VerifyAuditFile(path_);
+  EXPECT_FALSE(v->intact);
+  EXPECT_EQ(v->bad_line, 2u) << v->reason;
+}
+
+TEST_F(AuditTrailTest, RemovedLineIsNamed) {
+  auto lines = ReadLines(path_);
+  lines.erase(lines.begin() + 3);
+  WriteLines(path_, lines);
+  auto v = VerifyAuditFile(path_);
+  EXPECT_FALSE(v->intact);
+  EXPECT_EQ(v->bad_line, 4u);
+  EXPECT_NE(v->reason.find("removed"), std::string::npos) << v->reason;
+}
+
+TEST_F(AuditTrailTest, SwappedLinesAreNamed) {
+  auto lines = ReadLines(path_);
+  std::swap(lines[1], lines[2]);
+  WriteLines(path_, lines);
+  auto v = VerifyAuditFile(path_);
+  EXPECT_FALSE(v->intact);
+  EXPECT_EQ(v->bad_line, 2u);
+  EXPECT_NE(v->reason.find("out of order"), std::string::npos) << v->reason;
+}
+
+TEST_F(AuditTrailTest, UnwritableTrailFailsTheAppend) {
+  auto trail = AuditTrail::Open(path_, clock_);
+  ASSERT_TRUE(trail.ok());
+  // Root ignores file modes, so make the write itself fail.
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  ASSERT_EQ(::symlink("/dev/full", path_.c_str()), 0);
+  AuditEvent e;
+  e.event_source = "ldap";
+  e.event_name = "Bind";
+  EXPECT_FALSE((*trail)->Append(e).ok());
+}
+
+TEST(AuditTrailOpenTest, RefusesATornLastLine) {
+  TempDir dir;
+  std::string path = dir.path() + "/audit.log";
+  std::ofstream(path) << "{\"sequenceNumber\":1}";
+  FakeClock clock;
+  EXPECT_FALSE(AuditTrail::Open(path, clock).ok());
+}
+
+}  // namespace
+}  // namespace simplead::kms

@@ -1,0 +1,117 @@
+#include "lib/kms/crypto.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "lib/kms/kms_test_util.h"
+
+namespace simplead::kms {
+namespace {
+
+struct Vector {
+  std::map<std::string, std::string> fields;
+  std::string Hex(const std::string& name) const {
+    auto raw = HexDecode(fields.at(name));
+    return raw.ok() ? *raw : "<bad hex>";
+  }
+};
+
+std::vector<Vector> LoadVectors() {
+  std::ifstream in(testing::VectorsDir() + "/aes_gcm_kat.rsp");
+  std::vector<Vector> out;
+  Vector current;
+  std::string line;
+  auto flush = [&] {
+    if (!current.fields.empty()) out.push_back(current);
+    current = {};
+  };
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      flush();
+      continue;
+    }
+    if (line[0] == '#') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq);
+    while (!key.empty() && key.back() == ' ') key.pop_back();
+    std::string value = line.substr(eq + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    current.fields[key] = value;
+  }
+  flush();
+  return out;
+}
+
+TEST(AesGcmKnownAnswerTest, SealMatchesPublishedVectors) {
+  auto vectors = LoadVectors();
+  ASSERT_EQ(vectors.size(), 8u) << "vectors file not found or incomplete";
+  for (const auto& v : vectors) {
+    SCOPED_TRACE("Count = " + v.fields.at("Count"));
+    SecureBytes key(v.Hex("Key"));
+    auto sealed = AesGcmSeal(key, v.Hex("IV"), v.Hex("PT"), v.Hex("AAD"));
+    ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+    EXPECT_EQ(HexEncode(*sealed), v.fields.at("CT") + v.fields.at("Tag"));
+  }
+}
+
+TEST(AesGcmKnownAnswerTest, OpenRecoversPublishedPlaintexts) {
+  for (const auto& v : LoadVectors()) {
+    SCOPED_TRACE("Count = " + v.fields.at("Count"));
+    SecureBytes key(v.Hex("Key"));
+    auto opened = AesGcmOpen(key, v.Hex("IV"), v.Hex("CT") + v.Hex("Tag"), v.Hex("AAD"));
+    ASSERT_TRUE(opened.ok());
+    EXPECT_EQ(std::string(opened->view()), v.Hex("PT"));
+  }
+}
+
+TEST(AesGcmAeadTest, RoundTripsWithFreshNonces) {
+  auto aead = AesGcmAead::Create(*RandomSecureBytes(32));
+  ASSERT_TRUE(aead.ok());
+  auto a = (*aead)->Encrypt("secret", "aad");
+  auto b = (*aead)->Encrypt("secret", "aad");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ(a->size(), kGcmNonceSize + 6 + kGcmTagSize);
+  auto d = (*aead)->Decrypt(*a, "aad");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->view(), "secret");
+}
+
+TEST(AesGcmAeadTest, DecryptFailsWhenAadDiffers) {
+  auto aead = AesGcmAead::Create(*RandomSecureBytes(32));
+  auto a = (*aead)->Encrypt("secret", "aad");
+  EXPECT_FALSE((*aead)->Decrypt(*a, "aae").ok());
+}
+
+TEST(AesGcmAeadTest, RejectsBadKeySizes) { EXPECT_FALSE(AesGcmAead::Create(SecureBytes(20)).ok()); }
+
+TEST(Base64Test, RoundTripsAllLengths) {
+  std::string data;
+  for (int i = 0; i < 10; ++i) {
+    auto decoded = Base64Decode(Base64Encode(data));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, data);
+    data.push_back(static_cast<char>(i * 37));
+  }
+}
+
+TEST(Base64Test, RejectsGarbage) {
+  EXPECT_FALSE(Base64Decode("abc").ok());
+  EXPECT_FALSE(Base64Decode("ab!d").ok());
+}
+
+TEST(UuidTest, FormatsAndParsesVersion4) {
+  std::string id = NewUuid();
+  ASSERT_EQ(id.size(), 36u);
+  EXPECT_EQ(id[14], '4');
+  auto bytes = ParseUuid(id);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(FormatUuid(*bytes), id);
+  EXPECT_FALSE(ParseUuid("not-a-uuid").ok());
+}
+
+}  // namespace
+}  // namespace simplead::kms

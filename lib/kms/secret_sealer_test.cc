@@ -1,0 +1,89 @@
+#include "lib/kms/secret_sealer.h"
+
+#include <gtest/gtest.h>
+
+#include "lib/kms/kms_test_util.h"
+
+namespace simplead::kms {
+namespace {
+
+class SecretSealerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto h = testing::MakeHarness(testing::StoreKind::kFile);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    h_ = std::move(*h);
+    Caller svc = h_->kms->ServiceCaller();
+    auto key = h_->kms->CreateKey(svc, {.description = "directory secrets"});
+    ASSERT_TRUE(key.ok());
+    ASSERT_TRUE(h_->kms->CreateAlias(svc, "alias/simplead/directory", key->key_id).ok());
+    key_id_ = key->key_id;
+    sealer_ = std::make_unique<SecretSealer>(*h_->kms, svc, "alias/simplead/directory", h_->clock);
+  }
+  EncryptionContext Ctx(const std::string& entry) {
+    return {{"directory", "example.test"}, {"entry", entry}, {"attribute", "userPassword"}};
+  }
+  std::unique_ptr<testing::KmsHarness> h_;
+  std::string key_id_;
+  std::unique_ptr<SecretSealer> sealer_;
+};
+
+TEST_F(SecretSealerTest, SealedValueOpensWithItsContext) {
+  auto sealed = sealer_->Seal("{SSHA}verifier", Ctx("alice"));
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  EXPECT_EQ(sealed->find("SSHA"), std::string::npos);
+  auto opened = sealer_->Open(*sealed, Ctx("alice"));
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->view(), "{SSHA}verifier");
+}
+
+TEST_F(SecretSealerTest, ValueCopiedToAnotherEntryFailsAndIsAudited) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  ASSERT_TRUE(sealer_->Open(*sealed, Ctx("alice")).ok());  // warm the cache
+  auto r = sealer_->Open(*sealed, Ctx("bob"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(KmsErrorName(r.status()), "InvalidCiphertextException");
+  EXPECT_EQ(h_->AuditLines().back()["errorCode"], "InvalidCiphertextException");
+}
+
+TEST_F(SecretSealerTest, CacheSavesKmsCalls) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  size_t before = h_->AuditLines().size();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(sealer_->Open(*sealed, Ctx("alice")).ok());
+  EXPECT_EQ(h_->AuditLines().size(), before + 1);
+  h_->clock.Advance(std::chrono::minutes(6));  // past max_age
+  ASSERT_TRUE(sealer_->Open(*sealed, Ctx("alice")).ok());
+  EXPECT_EQ(h_->AuditLines().size(), before + 2);
+}
+
+TEST_F(SecretSealerTest, DisabledKeyFailsClosedEvenWhenCached) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  ASSERT_TRUE(sealer_->Open(*sealed, Ctx("alice")).ok());
+  ASSERT_TRUE(h_->kms->DisableKey(h_->kms->ServiceCaller(), key_id_).ok());
+  auto r = sealer_->Open(*sealed, Ctx("alice"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ResultCode::kUnavailable);
+  EXPECT_EQ(KmsErrorName(r.status()), "DisabledException");
+  ASSERT_TRUE(h_->kms->EnableKey(h_->kms->ServiceCaller(), key_id_).ok());
+  EXPECT_TRUE(sealer_->Open(*sealed, Ctx("alice")).ok());
+}
+
+TEST_F(SecretSealerTest, RewrapMovesValueToTheNewestVersion) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  EXPECT_EQ(SealedValueKeyVersion(*sealed)->key_version, 1u);
+  EXPECT_EQ(SealedValueKeyVersion(*sealed)->key_id, key_id_);
+  ASSERT_TRUE(h_->kms->RotateKeyOnDemand(h_->kms->ServiceCaller(), key_id_).ok());
+  auto rewrapped = sealer_->Rewrap(*sealed, Ctx("alice"));
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.status().ToString();
+  EXPECT_EQ(SealedValueKeyVersion(*rewrapped)->key_version, 2u);
+  EXPECT_EQ(sealer_->Open(*rewrapped, Ctx("alice"))->view(), "verifier");
+  EXPECT_EQ(sealer_->Open(*sealed, Ctx("alice"))->view(), "verifier");
+}
+
+TEST_F(SecretSealerTest, GarbageIsInvalidCiphertext) {
+  EXPECT_EQ(KmsErrorName(sealer_->Open("junk", Ctx("alice")).status()), "InvalidCiphertextException");
+  EXPECT_FALSE(SealedValueKeyVersion("").ok());
+}
+
+}  // namespace
+}  // namespace simplead::kms

@@ -1,0 +1,218 @@
+"""Protocol robustness: malformed PDUs, limits, many connections, several
+outstanding operations, abandon, timeouts."""
+
+import socket
+import threading
+import time
+
+import ldap
+
+import harness
+from harness import SUFFIX, ServerTestCase
+
+NOTICE_OF_DISCONNECTION = b'1.3.6.1.4.1.1466.20036'
+
+
+def read_tlv(data, pos):
+    """(tag, value, next_pos) of the BER TLV at pos; raises on truncation."""
+    tag = data[pos]
+    pos += 1
+    length = data[pos]
+    pos += 1
+    if length & 0x80:
+        n = length & 0x7f
+        length = int.from_bytes(data[pos:pos + n], 'big')
+        pos += n
+    if pos + length > len(data):
+        raise ValueError('truncated')
+    return tag, data[pos:pos + length], pos + length
+
+
+def recv_all(sock, timeout=10.0, limit=1 << 20):
+    """Everything the server sends until it closes (bounded)."""
+    sock.settimeout(timeout)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and sum(map(len, chunks)) < limit:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            break
+        if not chunk:
+            return b''.join(chunks), True
+        chunks.append(chunk)
+    return b''.join(chunks), False
+
+
+def parse_notice(data):
+    """(message_id, result_code, response_name) of an ExtendedResponse PDU."""
+    tag, body, _ = read_tlv(data, 0)
+    assert tag == 0x30, hex(tag)
+    tag, msgid, pos = read_tlv(body, 0)
+    assert tag == 0x02
+    tag, op, _ = read_tlv(body, pos)
+    assert tag == 0x78, 'expected extendedResponse [APPLICATION 24], got %s' % hex(tag)
+    tag, code, pos = read_tlv(op, 0)
+    assert tag == 0x0a
+    _, _matched, pos = read_tlv(op, pos)
+    _, _diag, pos = read_tlv(op, pos)
+    name = None
+    while pos < len(op):
+        tag, value, pos = read_tlv(op, pos)
+        if tag == 0x8a:
+            name = value
+    return int.from_bytes(msgid, 'big'), int.from_bytes(code, 'big'), name
+
+
+class ProtocolTest(ServerTestCase):
+    server_kwargs = {'extra_args': ['--max-pdu-anonymous', '4096', '--max-filter-depth', '10',
+                                    '--idle-timeout', '3', '--pdu-timeout', '2', '--max-outstanding', '8']}
+
+    def raw(self):
+        return socket.create_connection(('127.0.0.1', self.server.port), timeout=10)
+
+    def assertServing(self):
+        self.assertOk(self.server.ldapwhoami(), 'server still serving')
+
+    def assertNoticeThenClose(self, payload):
+        with self.raw() as s:
+            s.sendall(payload)
+            data, closed = recv_all(s)
+        self.assertTrue(data, 'no notice of disconnection for %r' % payload[:20])
+        msgid, code, name = parse_notice(data)
+        self.assertEqual(msgid, 0)
+        self.assertEqual(code, 2)
+        self.assertEqual(name, NOTICE_OF_DISCONNECTION)
+        self.assertTrue(closed, 'connection not closed after the notice')
+
+    def test_garbage_bytes_get_notice_of_disconnection(self):
+        self.assertNoticeThenClose(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+        self.assertServing()
+
+    def test_bad_inner_ber_gets_notice_of_disconnection(self):
+        # SEQUENCE { INTEGER with a length running past the sequence }
+        self.assertNoticeThenClose(b'\x30\x03\x02\x05\x01')
+        self.assertServing()
+
+    def test_message_id_missing_gets_notice_of_disconnection(self):
+        # SEQUENCE { OCTET STRING } instead of { INTEGER, protocolOp }
+        self.assertNoticeThenClose(b'\x30\x04\x04\x02ab')
+        self.assertServing()
+
+    def test_bind_with_invalid_version_is_refused(self):
+        # bindRequest version 99 - a well-formed PDU the server must answer, not crash on.
+        bind = b'\x60\x07\x02\x01\x63\x04\x00\x80\x00'
+        pdu = b'\x30' + bytes([3 + len(bind)]) + b'\x02\x01\x01' + bind
+        with self.raw() as s:
+            s.sendall(pdu)
+            data, _ = recv_all(s, timeout=3)
+        self.assertTrue(data)
+        self.assertServing()
+
+    def test_random_fuzz_never_kills_the_server(self):
+        import random
+        rng = random.Random(1234)
+        for _ in range(40):
+            payload = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+            if rng.random() < 0.5:
+                payload = b'\x30' + bytes([len(payload) & 0x7f]) + payload
+            with self.raw() as s:
+                try:
+                    s.sendall(payload)
+                    s.shutdown(socket.SHUT_WR)
+                    recv_all(s, timeout=3)
+                except OSError:
+                    pass
+        self.assertServing()
+        self.assertIsNone(self.server.proc.poll())
+
+    def test_oversized_pdu_before_bind_disconnects(self):
+        # A 10 kB anonymous search is over --max-pdu-anonymous 4096.
+        big = '(|' + ''.join('(cn=%s)' % ('x' * 90) for _ in range(110)) + ')'
+        conn = self.server.connect(bind=None)
+        with self.assertRaises(ldap.LDAPError):
+            conn.search_s('', ldap.SCOPE_BASE, big)
+        # After a bind the same request is fine.
+        conn = self.server.connect()
+        conn.search_s(SUFFIX, ldap.SCOPE_BASE, big, ['1.1'])
+        self.assertServing()
+
+    def test_filter_deeper_than_limit_is_refused(self):
+        deep = '(objectClass=*)'
+        for _ in range(30):
+            deep = '(&%s)' % deep
+        rc, out, err = self.server.ldapsearch('-s', 'base', deep, '1.1')
+        self.assertNotEqual(rc, 0)
+        shallow = '(&(&(&(objectClass=*))))'
+        self.assertOk(self.server.ldapsearch('-s', 'base', shallow, '1.1'))
+        self.assertServing()
+
+    def test_idle_connection_is_closed(self):
+        with self.raw() as s:
+            t = time.monotonic()
+            data, closed = recv_all(s, timeout=12)
+        self.assertTrue(closed, 'idle connection still open after 12 s')
+        self.assertLess(time.monotonic() - t, 11)
+
+    def test_partial_pdu_times_out(self):
+        with self.raw() as s:
+            s.sendall(b'\x30\x20\x02\x01')  # promises 32 bytes, sends 2
+            t = time.monotonic()
+            data, closed = recv_all(s, timeout=12)
+        self.assertTrue(closed)
+        self.assertLess(time.monotonic() - t, 11)
+        self.assertServing()
+
+    def test_many_connections_in_parallel(self):
+        errors = []
+
+        def worker(i):
+            try:
+                conn = self.server.connect()
+                res = conn.search_s(SUFFIX, ldap.SCOPE_SUBTREE, '(sAMAccountName=Administrator)', ['cn'])
+                if len(res) != 1:
+                    errors.append((i, res))
+                conn.unbind_s()
+            except Exception as e:  # noqa: BLE001 - collected and reported
+                errors.append((i, repr(e)))
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        self.assertFalse(any(t.is_alive() for t in threads))
+        self.assertEqual(errors, [])
+
+    def test_several_outstanding_operations_on_one_connection(self):
+        conn = self.server.connect()
+        ids = [conn.search_ext(SUFFIX, ldap.SCOPE_SUBTREE, '(cn=Domain %s)' % n, ['cn'])
+               for n in ('Admins', 'Users', 'Guests', 'Computers', 'Controllers')]
+        got = set()
+        for msgid in ids:
+            _, data, _, _ = conn.result3(msgid, timeout=20)
+            self.assertEqual(len(data), 1)
+            got.add(data[0][0].lower())
+        self.assertEqual(len(got), 5)
+        conn.unbind_s()
+
+    def test_abandon_leaves_connection_usable(self):
+        conn = self.server.connect()
+        msgid = conn.search_ext(SUFFIX, ldap.SCOPE_SUBTREE, '(objectClass=*)')
+        conn.abandon(msgid)
+        self.assertTrue(conn.whoami_s())
+        res = conn.search_s(SUFFIX, ldap.SCOPE_BASE, '(objectClass=*)', ['1.1'])
+        self.assertEqual(len(res), 1)
+        conn.unbind_s()
+
+    def test_connect_and_drop_repeatedly(self):
+        for _ in range(50):
+            with self.raw():
+                pass
+        self.assertServing()
+
+
+if __name__ == '__main__':
+    harness.main()
