@@ -19,7 +19,11 @@
 #include "lib/ldap/ldif.h"
 #include "server/backend/directory.h"
 #include "server/config.h"
+#include "server/kms_setup.h"
 #include "server/version.h"
+#include "lib/kms/kms_cli.h"
+#include "lib/kms/metadata_store.h"
+#include "lib/kms/secret_sealer.h"
 
 namespace {
 
@@ -73,25 +77,74 @@ Status FillIdentity(server::ServerConfig& c) {
   return server::Finalize(c);
 }
 
-Result<std::unique_ptr<backend::Directory>> OpenDirectory(server::ServerConfig& c, const Clock& clock, bool read_only,
-                                                          bool sync) {
+// Asks a running server over its control socket; nullopt when none answers.
+std::optional<std::string> AskServer(const std::string& data_dir, const std::string& command) {
+  std::string socket_path = data_dir + "/control.sock";
+  if (!std::filesystem::exists(socket_path)) return std::nullopt;
+  boost::asio::io_context io;
+  boost::asio::local::stream_protocol::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect(boost::asio::local::stream_protocol::endpoint(socket_path), ec);
+  if (ec) return std::nullopt;
+  std::string request = command + "\n";
+  boost::asio::write(socket, boost::asio::buffer(request), ec);
+  boost::asio::streambuf buf;
+  boost::asio::read_until(socket, buf, '\n', ec);
+  if (ec) return std::nullopt;
+  std::string reply(boost::asio::buffers_begin(buf.data()), boost::asio::buffers_end(buf.data()));
+  while (!reply.empty() && reply.back() == '\n') reply.pop_back();
+  return reply;
+}
+
+// The directory with its KMS (the KMS first: the directory's sealer borrows it).
+struct OpenedDirectory {
+  std::unique_ptr<server::DirectoryKms> kms;
+  std::unique_ptr<backend::Directory> directory;
+  backend::Directory* operator->() { return directory.get(); }
+};
+
+// `with_kms` false: secrets are never opened (verify), so no KMS is needed
+// and the command may run beside a live server on a read-only store.
+Result<OpenedDirectory> OpenDirectory(server::ServerConfig& c, const Clock& clock, bool read_only, bool sync,
+                                      bool with_kms = true) {
   SIMPLEAD_RETURN_IF_ERROR(FillIdentity(c));
+  if (with_kms && AskServer(c.data_dir, "status")) {
+    // Two writers of one hash-chained audit trail would break the chain.
+    return Error(ResultCode::kBusy, "a simplead is running on " + c.data_dir +
+                                        "; stop it first (backup and 'kms rewrap' work while it runs)");
+  }
   SIMPLEAD_ASSIGN_OR_RETURN(auto schema, schema::Schema::LoadDirectory(c.schema_dir));
   auto options = server::DirectoryOptionsFrom(c);
   options.store.read_only = read_only;
   options.store.create_if_missing = !read_only;
   options.store.sync_writes = sync;
-  auto dir = backend::Directory::Open(options, schema, clock);
+  OpenedDirectory opened;
+  std::unique_ptr<backend::SecretSealer> sealer;
+  if (with_kms) {
+    SIMPLEAD_ASSIGN_OR_RETURN(opened.kms, server::DirectoryKms::Open(server::KmsSettingsFrom(c), clock));
+    sealer = opened.kms->MakeSealer();
+  }
+  auto dir = backend::Directory::Open(options, schema, clock, std::move(sealer));
   if (!dir.ok() && dir.status().message().find("lock") != std::string::npos) {
     return Error(ResultCode::kBusy, "the data dir " + c.data_dir + " is in use by a running simplead; stop it first");
   }
-  return dir;
+  if (!dir.ok()) return dir.status();
+  opened.directory = std::move(*dir);
+  return opened;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"simplead-admin: administer a SimpleAD directory", "simplead-admin"};
+  // The KMS client and the audit verifier have their own option sets.
+  if (argc >= 2 && std::string(argv[1]) == "kms" && !(argc >= 3 && std::string(argv[2]) == "rewrap")) {
+    return kms::RunKmsCli(argc - 1, argv + 1);
+  }
+  if (argc >= 2 && std::string(argv[1]) == "audit") return kms::RunAuditCli(argc - 1, argv + 1);
+  CLI::App app{"simplead-admin: administer a SimpleAD directory.\n"
+               "Also: 'simplead-admin kms <Operation> --help' (the KMS API client) and\n"
+               "'simplead-admin audit verify FILE' (check the audit trail's hash chain).",
+               "simplead-admin"};
   app.set_version_flag("--version", std::string(server::kVersion));
   app.require_subcommand(1);
   SystemClock clock;
@@ -142,6 +195,12 @@ int main(int argc, char** argv) {
   std::string hash_scheme = "argon2id";
   auto* hash = app.add_subcommand("hash-password", "Print a verifier for a password read from standard input");
   hash->add_option("--scheme", hash_scheme, "argon2id or pbkdf2-sha512")->check(CLI::IsMember({"argon2id", "pbkdf2-sha512"}));
+
+  // kms rewrap: re-seal every stored secret onto the directory key's newest version.
+  std::string rewrap_dir = "var/data";
+  auto* kms_cmd = app.add_subcommand("kms", "KMS client (run 'simplead-admin kms --help'); 'kms rewrap' re-seals secrets");
+  auto* rewrap = kms_cmd->add_subcommand("rewrap", "Move every stored secret onto the directory key's newest version");
+  rewrap->add_option("--data-dir", rewrap_dir, "Data directory of the running server")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -205,25 +264,11 @@ int main(int argc, char** argv) {
   }
   if (*backup) {
     std::string absolute = std::filesystem::absolute(backup_dir).string();
-    std::string socket_path = backup_cfg.data_dir + "/control.sock";
-    if (std::filesystem::exists(socket_path)) {
+    if (auto reply = AskServer(backup_cfg.data_dir, "backup " + absolute)) {
       // A running server makes the checkpoint itself.
-      boost::asio::io_context io;
-      boost::asio::local::stream_protocol::socket socket(io);
-      boost::system::error_code ec;
-      socket.connect(boost::asio::local::stream_protocol::endpoint(socket_path), ec);
-      if (!ec) {
-        std::string request = "backup " + absolute + "\n";
-        boost::asio::write(socket, boost::asio::buffer(request), ec);
-        boost::asio::streambuf buf;
-        boost::asio::read_until(socket, buf, '\n', ec);
-        std::string reply(boost::asio::buffers_begin(buf.data()), boost::asio::buffers_end(buf.data()));
-        if (reply.rfind("ok", 0) == 0) {
-          std::cout << "backup written to " << absolute << "\n";
-          return 0;
-        }
-        return Fail("server refused the backup: " + reply);
-      }
+      if (reply->rfind("ok", 0) != 0) return Fail("server refused the backup: " + *reply);
+      std::cout << "backup written to " << absolute << "\n";
+      return 0;
     }
     auto dir = OpenDirectory(backup_cfg, clock, false, true);
     if (!dir.ok()) return Fail(dir.status().message());
@@ -245,14 +290,47 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*verify) {
-    auto dir = OpenDirectory(verify_cfg, clock, true, false);
+    auto dir = OpenDirectory(verify_cfg, clock, true, false, /*with_kms=*/false);
     if (!dir.ok()) return Fail(dir.status().message());
     backend::VerifyReport report;
     Status st = (*dir)->Verify(&report);
     if (!st.ok()) return Fail(st.message());
+    // Every secret on its key's newest version (after rotation, run 'kms rewrap').
+    std::map<std::string, uint32_t> newest;
+    if (auto metadata = kms::FileMetadataStore::Open(verify_cfg.data_dir + "/kms"); metadata.ok()) {
+      if (auto keys = (*metadata)->LoadKeys(); keys.ok()) {
+        for (const auto& k : *keys) {
+          if (!k.versions.empty()) newest[k.key_id] = k.versions.back().version;
+        }
+      }
+    }
+    size_t secrets = 0, stale = 0, unreadable = 0;
+    (void)(*dir)->ForEachSecret([&](const ldap::Entry&, std::string_view sealed) {
+      ++secrets;
+      auto version = kms::SealedValueKeyVersion(sealed);
+      if (!version.ok()) {
+        ++unreadable;
+        return;
+      }
+      auto it = newest.find(version->key_id);
+      if (it == newest.end() || version->key_version < it->second) ++stale;
+    });
+    if (stale > 0) {
+      report.problems.push_back(std::to_string(stale) +
+                                " secret values are on an older key version (run simplead-admin kms rewrap)");
+    }
+    if (unreadable > 0) report.problems.push_back(std::to_string(unreadable) + " secret values are not sealed");
+    std::cout << secrets << " secret values, " << stale << " on an older key version\n";
     for (const auto& p : report.problems) std::cout << "problem: " << p << "\n";
     std::cout << report.entries << " entries, " << report.problems.size() << " problems\n";
     return report.problems.empty() ? 0 : 3;
+  }
+  if (*rewrap) {
+    auto reply = AskServer(rewrap_dir, "rewrap");
+    if (!reply) return Fail("no simplead answers on " + rewrap_dir + "/control.sock");
+    if (reply->rfind("ok", 0) != 0) return Fail(*reply);
+    std::cout << *reply << "\n";
+    return 0;
   }
   if (*hash) {
     std::string password;

@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "server/kms_setup.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +50,10 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
       ->capture_default_str();
   app.add_option("--access-log", c.access_log, "Per-operation log: - for stderr, empty for none, else a file")
       ->capture_default_str();
+  app.add_option("--kms-listen", c.kms_listen, "KMS HTTP API (AWS KMS JSON 1.1) on HOST:PORT; empty disables it")
+      ->capture_default_str();
+  app.add_option("--kms-tls", c.kms_tls, "Serve the KMS API over TLS with the LDAP certificate")->capture_default_str();
+  AddKmsOptions(app, c);
   auto& s = c.session_limits;
   auto& l = c.listener_limits;
   app.add_option("--max-connections", l.max_connections, "Connections in total")->capture_default_str();
@@ -64,6 +70,32 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
       ->capture_default_str();
   app.add_option("--write-timeout", s.write_timeout, "Seconds a client may stop reading responses")
       ->capture_default_str();
+}
+
+void AddKmsOptions(CLI::App& app, ServerConfig& c) {
+  app.add_option("--kms-key-store", c.kms_key_store,
+                 "Root of the KMS: file (sealed key file), passphrase (Argon2id) or pkcs11 (HSM token)")
+      ->check(CLI::IsMember({"file", "passphrase", "pkcs11"}))
+      ->capture_default_str();
+  app.add_option("--kms-passphrase-file", c.kms_passphrase_file, "File with the KMS passphrase (passphrase store)");
+  app.add_option("--kms-pkcs11-module", c.kms_pkcs11_module, "PKCS#11 module (pkcs11 store)")->capture_default_str();
+  app.add_option("--kms-pkcs11-token", c.kms_pkcs11_token, "PKCS#11 token label (pkcs11 store)");
+  app.add_option("--kms-pkcs11-pin-file", c.kms_pkcs11_pin_file, "File with the token's user PIN (pkcs11 store)");
+  app.add_option("--kms-cache-entries", c.kms_cache_entries, "Data keys cached for secret attributes")
+      ->capture_default_str();
+}
+
+KmsSettings KmsSettingsFrom(const ServerConfig& c) {
+  KmsSettings k;
+  k.data_dir = c.data_dir;
+  k.domain = c.domain.empty() ? c.suffix : c.domain;
+  k.key_store = c.kms_key_store;
+  k.passphrase_file = c.kms_passphrase_file;
+  k.pkcs11_module = c.kms_pkcs11_module;
+  k.pkcs11_token = c.kms_pkcs11_token;
+  k.pkcs11_pin_file = c.kms_pkcs11_pin_file;
+  k.data_key_cache_entries = c.kms_cache_entries;
+  return k;
 }
 
 std::string DomainToSuffix(const std::string& domain) {
@@ -106,6 +138,7 @@ Status Finalize(ServerConfig& c) {
   }
   SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.listen).status());
   if (!c.ldaps_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.ldaps_listen).status());
+  if (!c.kms_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.kms_listen).status());
   if (c.schema_dir.empty()) c.schema_dir = DefaultSchemaDir();
   return Status::Ok();
 }

@@ -43,6 +43,15 @@ struct ServerConfig {
   net::SessionLimits session_limits;
   net::ListenerLimits listener_limits;
   std::string config_file;
+  // KMS (docs/kms.md)
+  std::string kms_listen = "127.0.0.1:3390";   // HTTP JSON API (AWS KMS JSON 1.1); empty: off
+  bool kms_tls = false;                        // serve the KMS API over TLS with the LDAP certificate
+  std::string kms_key_store = "file";          // file | passphrase | pkcs11
+  std::string kms_passphrase_file;
+  std::string kms_pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string kms_pkcs11_token;
+  std::string kms_pkcs11_pin_file;
+  size_t kms_cache_entries = 100000;
 };
 
 // Registers every option on `app`, bound to `config`.
@@ -51,6 +60,10 @@ void AddServerOptions(CLI::App& app, ServerConfig& config);
 Status Finalize(ServerConfig& config);
 
 backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& config);
+struct KmsSettings;
+KmsSettings KmsSettingsFrom(const ServerConfig& config);
+// KMS options, shared by simplead and the offline commands of simplead-admin.
+void AddKmsOptions(CLI::App& app, ServerConfig& config);
 // "HOST:PORT" -> host, port.
 Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);
 // "corp.example.com" -> "DC=corp,DC=example,DC=com".

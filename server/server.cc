@@ -68,7 +68,9 @@ Status Server::Init() {
   }
 
   SIMPLEAD_ASSIGN_OR_RETURN(auto schema, schema::Schema::LoadDirectory(config_.schema_dir));
-  SIMPLEAD_ASSIGN_OR_RETURN(directory_, backend::Directory::Open(DirectoryOptionsFrom(config_), schema, clock_));
+  SIMPLEAD_ASSIGN_OR_RETURN(kms_, DirectoryKms::Open(KmsSettingsFrom(config_), clock_));
+  SIMPLEAD_ASSIGN_OR_RETURN(directory_, backend::Directory::Open(DirectoryOptionsFrom(config_), schema, clock_,
+                                                                 kms_->MakeSealer()));
   if (!directory_->IsProvisioned()) {
     SIMPLEAD_ASSIGN_OR_RETURN(std::string password, ReadAdminPassword(config_));
     bool generated = password.empty();
@@ -119,6 +121,38 @@ Status Server::Init() {
   if (config_.tls_cert_file.empty()) {
     log_->info("TLS CA certificate: {}/tls/ca.pem (LDAPTLS_CACERT=... ldapwhoami -ZZ ...)",
                std::filesystem::absolute(config_.data_dir).string());
+  }
+
+  if (!config_.kms_listen.empty()) {
+    SIMPLEAD_ASSIGN_OR_RETURN(auto hp, ParseHostPort(config_.kms_listen));
+    boost::system::error_code aec;
+    auto address = asio::ip::make_address(hp.first, aec);
+    if (aec) return InternalError("bad --kms-listen address " + hp.first);
+    kms::HttpApiOptions ho;
+    ho.endpoint = asio::ip::tcp::endpoint(address, hp.second);
+    if (config_.kms_tls) ho.tls = tls_.Get().get();
+    std::string domain = config_.domain.empty() ? config_.suffix : config_.domain;
+    // KMS callers authenticate as directory principals (HTTP Basic: a bind
+    // name and password); SigV4 access keys plug into the same seam later.
+    auto check = [this, domain](std::string_view user, const SecureBytes& password) -> Result<kms::Caller> {
+      if (kms_->IsAdminToken(user, password)) {
+        kms::Caller caller;
+        caller.principal_id = "kms-admin";
+        caller.user_name = "kms-admin";
+        caller.arn = "arn:simplead:iam::" + domain + ":role/DirectoryAdmins";
+        return caller;
+      }
+      auto who = directory_->Authenticate(user, password.view());
+      if (!who.ok()) return kms::KmsStatus(kms::KmsError::kAccessDenied, "the directory refused these credentials");
+      kms::Caller caller;
+      caller.principal_id = who->dn;
+      caller.user_name = who->dn;
+      caller.arn = who->is_admin ? "arn:simplead:iam::" + domain + ":role/DirectoryAdmins"
+                                 : "arn:simplead:iam::" + domain + ":user/" + who->normalized_dn;
+      return caller;
+    };
+    SIMPLEAD_ASSIGN_OR_RETURN(kms_http_, kms::HttpApi::Start(io_, kms_->kms(), kms::BasicAuthenticator(check), ho));
+    log_->info("KMS API on {}://{}", config_.kms_tls ? "https" : "http", config_.kms_listen);
   }
 
   // Control socket for simplead-admin (backup of the live store): owner only.
@@ -173,6 +207,17 @@ asio::awaitable<void> Server::ControlLoop() {
       Status st = co_await net::Offload(*pool_, [this, &dir] { return directory_->Backup(dir); });
       reply = st.ok() ? "ok\n" : "error " + st.message() + "\n";
       log_->info("backup to {}: {}", dir, st.ok() ? "ok" : st.ToString());
+    } else if (line == "rewrap") {
+      size_t count = 0;
+      Status st = co_await net::Offload(*pool_, [this, &count] {
+        return directory_->RewrapSecrets(
+            [this](std::string_view sealed, const backend::SecretContext& context) {
+              return kms_->sealer().Rewrap(sealed, context);
+            },
+            &count);
+      });
+      reply = st.ok() ? "ok rewrapped=" + std::to_string(count) + "\n" : "error " + st.message() + "\n";
+      log_->info("rewrap of stored secrets: {} values, {}", count, st.ok() ? "ok" : st.ToString());
     } else if (line == "status") {
       reply = "ok connections=" + std::to_string(tracker_->total()) + " context_csn=" + directory_->context_csn() + "\n";
     } else {
@@ -188,6 +233,7 @@ void Server::Stop() {
     boost::system::error_code ignored;
     if (control_) control_->close(ignored);
     signals_.cancel();
+    if (kms_http_) kms_http_->Stop();
     // Give in-flight operations a moment, then stop the loop.
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
     timer->async_wait([this, timer](auto) { io_.stop(); });

@@ -18,6 +18,8 @@
 #include "server/backend/directory.h"
 #include "server/config.h"
 #include "server/frontend/frontend.h"
+#include "server/kms_setup.h"
+#include "lib/kms/http_api.h"
 
 namespace simplead::server {
 
@@ -43,7 +45,9 @@ class Server {
   SystemClock clock_;
   boost::asio::io_context io_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
+  std::unique_ptr<DirectoryKms> kms_;  // before directory_: its sealer borrows the KMS
   std::unique_ptr<backend::Directory> directory_;
+  std::unique_ptr<kms::HttpApi> kms_http_;
   std::unique_ptr<frontend::Frontend> frontend_;
   net::TlsContextHolder tls_;
   std::unique_ptr<net::ConnectionTracker> tracker_;

@@ -103,6 +103,18 @@ def main():
     line("data on disk MiB", ol["disk_kib"], sa and sa["disk_kib"], ".1f", 1024.0)
     line("RSS after runs MiB", ol["rss_kib"], sa and sa["rss_kib"], ".1f", 1024.0)
     line("peak RSS MiB", ol["hwm_kib"], sa and sa["hwm_kib"], ".1f", 1024.0)
+    first = meta.get("first_bind_pass") or {}
+    if first:
+        fo, fs = first.get("openldap") or {}, first.get("simplead") or {}
+        line("first bind, every user s", fo.get("seconds"), fs.get("seconds"), ".2f")
+        for name, r in (("openldap", fo), ("simplead", fs)):
+            if r.get("errors"):
+                print(f"compare: first bind pass on {name}: {r['errors']} error(s), first: {r.get('first_error')}",
+                      file=sys.stderr)
+                bad = True
+    print(f"simplead password hash: {meta.get('simplead_hash', '?')}"
+          f"{' (cheapest Argon2id, after one upgrade bind per user)' if meta.get('simplead_hash') == 'engine' else ''}"
+          f"; load average at the end: {meta.get('load_average', '?')}")
     if not sa:
         print("(SimpleAD not run: no simplead binary given or built)")
     if args.json_out:

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -97,7 +98,7 @@ int RunKmsCli(int argc, char** argv) {
              "--encryption-context dept=eng");
   std::string operation, key_id, plaintext, plaintext_file, blob, context, dest_key_id, dest_context, description,
       alias_name, target_key_id, key_spec, tags, tag_keys, policy, raw_json, user, password_file;
-  std::string endpoint = "http://127.0.0.1:7878";
+  std::string endpoint = "http://127.0.0.1:3390";  // simplead's default --kms-listen
   int64_t number_of_bytes = 0, pending_window = 0, rotation_period = 0;
   app.add_option("operation", operation, "the KMS operation (see the list below)")->required();
   app.add_option("--key-id", key_id, "key id, key ARN, alias name or alias ARN");
@@ -119,8 +120,13 @@ int RunKmsCli(int argc, char** argv) {
   app.add_option("--policy", policy, "CreateKey/PutKeyPolicy: policy document (JSON)");
   app.add_option("--cli-input-json", raw_json, "the whole request document (JSON); flags override it");
   app.add_option("--endpoint", endpoint, "http://HOST:PORT of the KMS API")->capture_default_str();
-  app.add_option("--user", user, "user name for HTTP Basic authentication");
-  app.add_option("--password-file", password_file, "file holding the password (first line)");
+  app.add_option("--user", user, "user name for HTTP Basic authentication (a directory bind name)");
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "authenticate with the server's local KMS admin token instead (<data-dir>/kms/admin.token): "
+                 "works even while the directory key is disabled");
+  app.add_option("--password-file", password_file,
+                 "file holding the password (first line); else $SIMPLEAD_KMS_PASSWORD");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -188,7 +194,18 @@ int RunKmsCli(int argc, char** argv) {
     return 2;
   }
   std::string basic;
-  if (!user.empty()) {
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::string token;
+    if (!in || !std::getline(in, token)) {
+      std::cerr << "cannot read " << token_file << "\n";
+      return 2;
+    }
+    std::string creds = "kms-admin:" + token;
+    basic = Base64Encode(creds);
+    WipeString(creds);
+    WipeString(token);
+  } else if (!user.empty()) {
     std::string password;
     if (!password_file.empty()) {
       std::ifstream in(password_file);
@@ -196,6 +213,8 @@ int RunKmsCli(int argc, char** argv) {
         std::cerr << "cannot read " << password_file << "\n";
         return 2;
       }
+    } else if (const char* env = std::getenv("SIMPLEAD_KMS_PASSWORD"); env && *env) {
+      password = env;  // keeps the password off the command line
     }
     std::string creds = user + ":" + password;
     basic = Base64Encode(creds);

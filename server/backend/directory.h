@@ -166,6 +166,13 @@ class Directory {
   Status Export(std::ostream& out);
   Status Verify(VerifyReport* report);
   Status Backup(const std::string& dir) { return store_->Checkpoint(dir); }
+  // Re-seals every stored secret value with `rewrap` (e.g. onto the newest
+  // key version), a batch of entries per transaction; binds keep working
+  // throughout because old and new values both open. *rewrapped counts values.
+  using RewrapFn = std::function<Result<std::string>(std::string_view sealed, const SecretContext& context)>;
+  Status RewrapSecrets(const RewrapFn& rewrap, size_t* rewrapped);
+  // Visits every stored secret value with its context (verify, audits).
+  Status ForEachSecret(const std::function<void(const ldap::Entry&, std::string_view sealed)>& fn);
 
   const schema::Schema& schema() const { return *schema_; }
   const DirectoryOptions& options() const { return options_; }

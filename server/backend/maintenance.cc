@@ -233,4 +233,53 @@ Status Directory::Verify(VerifyReport* report) {
   return Status::Ok();
 }
 
+namespace {
+constexpr const char* kSecretAttributes[] = {"userPassword", "simpleadPasswordHistory"};
+}
+
+Status Directory::ForEachSecret(const std::function<void(const ldap::Entry&, std::string_view sealed)>& fn) {
+  return store_->ForEachEntry([&](const store::StoredEntry& e) {
+    for (const char* attr : kSecretAttributes) {
+      for (const auto& v : e.entry.Values(attr)) fn(e.entry, v);
+    }
+    return true;
+  });
+}
+
+Status Directory::RewrapSecrets(const RewrapFn& rewrap, size_t* rewrapped) {
+  *rewrapped = 0;
+  std::vector<store::EntryId> ids;
+  SIMPLEAD_RETURN_IF_ERROR(store_->ForEachEntry([&](const store::StoredEntry& e) {
+    for (const char* attr : kSecretAttributes) {
+      if (e.entry.Has(attr)) {
+        ids.push_back(e.id);
+        break;
+      }
+    }
+    return true;
+  }));
+  constexpr size_t kBatch = 200;
+  for (size_t start = 0; start < ids.size(); start += kBatch) {
+    // Short transactions: writers and binds interleave with the rewrap.
+    std::lock_guard lock(write_mu_);
+    auto txn = store_->BeginWrite();
+    for (size_t i = start; i < std::min(ids.size(), start + kBatch); ++i) {
+      SIMPLEAD_ASSIGN_OR_RETURN(auto current, txn.Get(ids[i]));
+      if (!current) continue;
+      ldap::Entry updated = current->entry;
+      for (const char* attr : kSecretAttributes) {
+        std::vector<std::string> values = updated.Values(attr);
+        for (auto& v : values) {
+          SIMPLEAD_ASSIGN_OR_RETURN(v, rewrap(v, SecretContextFor(updated, "userPassword")));
+          ++*rewrapped;
+        }
+        if (!values.empty()) updated.Set(attr, values);
+      }
+      txn.PutEntry(current->id, current->parent, DnKey(updated.dn()), updated);
+    }
+    SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
+  }
+  return Status::Ok();
+}
+
 }  // namespace simplead::backend
