@@ -9,4 +9,4 @@ cd "$(dirname "$0")"
 ninja -C build server/simplead server/simplead-admin
 mkdir -p var
 exec ./build/server/simplead --data-dir var/data --domain corp.example.com \
-  --listen 127.0.0.1:3389 --ldaps-listen 127.0.0.1:3636 "$@"
+  --listen 127.0.0.1:3389 --ldaps-listen 127.0.0.1:3636 --kms-listen 127.0.0.1:3390 "$@"

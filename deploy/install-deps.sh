@@ -9,7 +9,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ldap-utils slapd python3 python3-ldap openssl
-  softhsm2 libp11-kit-dev
+  softhsm2 libp11-kit-dev freeradius freeradius-utils gdb
 )
 
 missing=()

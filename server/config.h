@@ -44,7 +44,7 @@ struct ServerConfig {
   net::ListenerLimits listener_limits;
   std::string config_file;
   // KMS (docs/kms.md)
-  std::string kms_listen = "127.0.0.1:3390";   // HTTP JSON API (AWS KMS JSON 1.1); empty: off
+  std::string kms_listen;                      // HTTP JSON API (AWS KMS JSON 1.1), e.g. 127.0.0.1:3390; empty: off
   bool kms_tls = false;                        // serve the KMS API over TLS with the LDAP certificate
   std::string kms_key_store = "file";          // file | passphrase | pkcs11
   std::string kms_passphrase_file;
