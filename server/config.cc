@@ -54,6 +54,9 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
       ->capture_default_str();
   app.add_option("--kms-tls", c.kms_tls, "Serve the KMS API over TLS with the LDAP certificate")->capture_default_str();
   AddKmsOptions(app, c);
+  app.add_option("--audit-successful-binds", c.audit_successful_binds,
+                 "Record successful binds in the audit trail (failures, password changes and writes always are)")
+      ->capture_default_str();
   auto& s = c.session_limits;
   auto& l = c.listener_limits;
   app.add_option("--max-connections", l.max_connections, "Connections in total")->capture_default_str();

@@ -39,7 +39,8 @@ struct ServerConfig {
   uint32_t argon2_memory_kib = 19 * 1024;
   uint32_t argon2_iterations = 2;
   std::string log_level = "info";
-  std::string access_log = "-";                 // "-": stderr; "": off; else a file
+  std::string access_log = "-";
+  bool audit_successful_binds = false;          // failed binds, password changes and writes always are                 // "-": stderr; "": off; else a file
   net::SessionLimits session_limits;
   net::ListenerLimits listener_limits;
   std::string config_file;

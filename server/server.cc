@@ -99,7 +99,8 @@ Status Server::Init() {
   fo.loopback_is_remote = config_.loopback_is_remote;
   fo.tls_available = true;
   fo.vendor_version = kVersion;
-  frontend_ = std::make_unique<frontend::Frontend>(*directory_, *pool_, fo, access_log_);
+  fo.audit_successful_binds = config_.audit_successful_binds;
+  frontend_ = std::make_unique<frontend::Frontend>(*directory_, *pool_, fo, access_log_, &kms_->audit());
   tracker_ = std::make_unique<net::ConnectionTracker>(config_.listener_limits);
 
   auto tls_provider = [this] { return tls_.Get(); };

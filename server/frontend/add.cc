@@ -16,7 +16,11 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Add(Context& ctx, ldap::AddRe
   }
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
-  Status st = co_await net::Offload(pool_, [&] { return directory_.Add(who, std::move(request), *options, &outcome); });
+  Status st = co_await net::Offload(pool_, [&] {
+    Status st = directory_.Add(who, std::move(request), *options, &outcome);
+    Audit(*ctx.session, "Add", ctx.target_dn, st);
+    return st;
+  });
   if (st.ok()) AddReadControls(ctx, outcome);
   co_return ToLdapResult(st);
 }

@@ -50,7 +50,16 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::Bind
   }
   // Lambdas passed to co_await capture by reference only: GCC 12 destroys
   // owning captures of a temporary inside a co_await expression twice.
-  auto principal = co_await net::Offload(pool_, [&] { return directory_.Authenticate(request.name, request.password); });
+  bool audit_success;
+  {
+    std::lock_guard lock(options_mu_);
+    audit_success = options_.audit_successful_binds;
+  }
+  auto principal = co_await net::Offload(pool_, [&] {
+    auto who = directory_.Authenticate(request.name, request.password);
+    if (!who.ok() || audit_success) Audit(*ctx.session, "Bind", request.name, who.status(), true);
+    return who;
+  });
   WipeString(request.password);
   if (!principal.ok()) co_return ToLdapResult(principal.status());
   net::BindState state;

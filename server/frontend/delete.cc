@@ -11,7 +11,11 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Delete(Context& ctx, ldap::De
   if (!options.ok()) co_return ToLdapResult(options.status());
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
-  Status st = co_await net::Offload(pool_, [&] { return directory_.Delete(who, request.dn, *options, &outcome); });
+  Status st = co_await net::Offload(pool_, [&] {
+    Status st = directory_.Delete(who, request.dn, *options, &outcome);
+    Audit(*ctx.session, "Delete", ctx.target_dn, st);
+    return st;
+  });
   if (st.ok()) AddReadControls(ctx, outcome);
   co_return ToLdapResult(st);
 }

@@ -22,8 +22,10 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Extended(Context& ctx, ldap::
     if (!parsed.ok()) co_return ToLdapResult(parsed.status());
     backend::Principal who = PrincipalOf(*ctx.session);
     auto generated = co_await net::Offload(pool_, [&] {
-      return directory_.ModifyPassword(who, parsed->user_identity.value_or(""), parsed->old_password,
-                                       parsed->new_password);
+      auto result = directory_.ModifyPassword(who, parsed->user_identity.value_or(""), parsed->old_password,
+                                              parsed->new_password);
+      Audit(*ctx.session, "PasswordModify", parsed->user_identity.value_or(who.dn), result.status());
+      return result;
     });
     if (parsed->old_password) WipeString(*parsed->old_password);
     if (parsed->new_password) WipeString(*parsed->new_password);

@@ -12,8 +12,30 @@ ldap::LdapResult ToLdapResult(const Status& status) {
 }
 
 Frontend::Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, FrontendOptions options,
-                   std::shared_ptr<spdlog::logger> access_log)
-    : directory_(directory), pool_(pool), options_(std::move(options)), log_(std::move(access_log)) {}
+                   std::shared_ptr<spdlog::logger> access_log, kms::AuditTrail* audit)
+    : directory_(directory), pool_(pool), options_(std::move(options)), log_(std::move(access_log)), audit_(audit) {}
+
+void Frontend::Audit(const net::Session& session, std::string_view event, std::string_view target,
+                     const Status& status, bool read_only) const {
+  if (!audit_) return;
+  net::BindState state = session.bind_state();
+  kms::AuditEvent e;
+  e.event_source = "ldap";
+  e.event_name = std::string(event);
+  e.user_identity.type = state.dn.empty() ? "Anonymous" : "SimpleADUser";
+  e.user_identity.principal_id = state.dn;
+  e.user_identity.user_name = state.dn;
+  e.source_ip = session.peer_address();
+  e.user_agent = "ldap";
+  e.request_parameters = {{"dn", std::string(target)}, {"tls", session.tls_active()}};
+  e.read_only = read_only;
+  if (!status.ok()) {
+    e.error_code = std::string(ResultCodeName(status.code()));
+    e.error_message = status.message();
+  }
+  auto written = audit_->Append(e);
+  if (!written.ok() && log_) log_->error("audit trail: {}", written.status().ToString());
+}
 
 void Frontend::set_options(const FrontendOptions& options) {
   std::lock_guard lock(options_mu_);

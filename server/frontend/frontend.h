@@ -14,6 +14,7 @@
 
 #include "lib/ldap/controls.h"
 #include "lib/net/session.h"
+#include "lib/kms/audit.h"
 #include "server/backend/directory.h"
 
 namespace simplead::frontend {
@@ -26,6 +27,9 @@ struct FrontendOptions {
   bool loopback_is_remote = false;
   bool tls_available = false;
   std::string vendor_version;
+  // Successful binds in the audit trail too (failures always are): off by
+  // default because every trail line is fsynced before the answer.
+  bool audit_successful_binds = false;
 };
 
 // One place from a library Status to the wire.
@@ -33,8 +37,10 @@ ldap::LdapResult ToLdapResult(const Status& status);
 
 class Frontend final : public net::RequestHandler {
  public:
+  // `audit` (optional, borrowed) receives the security events: failed binds,
+  // password changes and writes, with eventSource "ldap" and never a secret.
   Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, FrontendOptions options,
-           std::shared_ptr<spdlog::logger> access_log);
+           std::shared_ptr<spdlog::logger> access_log, kms::AuditTrail* audit = nullptr);
 
   boost::asio::awaitable<void> Handle(std::shared_ptr<net::Session> session, std::shared_ptr<net::Operation> op,
                                       ldap::Request request) override;
@@ -71,12 +77,17 @@ class Frontend final : public net::RequestHandler {
                                               bool allow_post_read, bool allow_subtree_delete,
                                               bool allow_permissive) const;
   void AddReadControls(Context& ctx, const backend::WriteOutcome& outcome) const;
+  // Appends one "ldap" event; blocks (fsync), so call it from a worker. A
+  // failure to write is logged: the LDAP answer is already decided.
+  void Audit(const net::Session& session, std::string_view event, std::string_view target, const Status& status,
+             bool read_only = false) const;
 
   backend::Directory& directory_;
   boost::asio::thread_pool& pool_;
   mutable std::mutex options_mu_;
   FrontendOptions options_;
   std::shared_ptr<spdlog::logger> log_;
+  kms::AuditTrail* audit_;
 };
 
 }  // namespace simplead::frontend

@@ -235,6 +235,9 @@ class Worker {
     LDAP* ld = nullptr;
     int fd = -1;
     std::vector<std::pair<int, int>> in_flight;  // (msgid, slot)
+    // Bumped whenever `ld` is replaced: a new handle may reuse the old
+    // address, so a pointer comparison cannot tell that the connection changed.
+    uint64_t generation = 0;
   };
   struct Slot {
     int admin = -1;   // connection bound as --bind-dn
@@ -301,6 +304,7 @@ class Worker {
         if (c.ld != nullptr) ldap_unbind_ext(c.ld, nullptr, nullptr);
         c.ld = Open(cfg_.url, &rc);
         c.fd = -1;
+        ++c.generation;
         if (c.ld == nullptr) break;
         [[fallthrough]];
       }
@@ -400,7 +404,9 @@ class Worker {
   // Reads every complete message that is ready on connection `ci`.
   void Drain(int ci) {
     LDAP* ld = conns_[ci].ld;
-    for (int guard = 0; guard < 100000 && conns_[ci].ld == ld && !conns_[ci].in_flight.empty(); ++guard) {
+    const uint64_t generation = conns_[ci].generation;
+    auto same_connection = [&] { return conns_[ci].generation == generation && conns_[ci].fd >= 0; };
+    for (int guard = 0; guard < 100000 && same_connection() && !conns_[ci].in_flight.empty(); ++guard) {
       LDAPMessage* msg = nullptr;
       timeval zero{0, 0};
       int rc = ldap_result(ld, LDAP_RES_ANY, LDAP_MSG_ONE, &zero, &msg);
@@ -429,7 +435,9 @@ class Worker {
         Complete(si, code);
       }
       // Nothing buffered: go back to poll() instead of paying for ldap_result's own.
-      if (conns_[ci].ld != ld || !BufferedData(ld)) return;
+      // (A connect slot may have replaced the handle meanwhile, or failed to
+      // reconnect, leaving a handle without a socket that lber must not probe.)
+      if (!same_connection() || !BufferedData(ld)) return;
     }
   }
 
@@ -465,6 +473,7 @@ class Worker {
       ldap_unbind_ext(c.ld, nullptr, nullptr);  // connect-bind-unbind
       c.ld = nullptr;
       c.fd = -1;
+      ++c.generation;
     }
     if (op == Op::kAdd && ok) {
       Send(si, Op::kDelete);  // always, even after the window: leave the data set as it was

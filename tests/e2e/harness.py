@@ -54,7 +54,11 @@ def free_port():
 
 def tool_env():
     env = dict(os.environ)
-    env['LDAPNOINIT'] = '1'  # ignore ~/.ldaprc and /etc/ldap/ldap.conf
+    # Ignore /etc/ldap/ldap.conf and ~/.ldaprc (LDAPNOINIT would also drop
+    # the LDAPTLS_* variables we need).
+    env.pop('LDAPNOINIT', None)
+    env['LDAPCONF'] = '/dev/null'
+    env['LDAPRC'] = 'simplead-e2e-no-such-ldaprc'
     env['LDAPTLS_REQCERT'] = 'never'
     return env
 
@@ -85,7 +89,7 @@ def parse_ldif(text):
     cur = None
     for line in lines:
         if not line.strip():
-            if cur:
+            if cur is not None:
                 entries.append(cur)
             cur = None
             continue
@@ -101,11 +105,15 @@ def parse_ldif(text):
         else:
             value = rest.strip()
         if cur is None:
-            cur = (value, {})
+            # Records that do not start with dn: (e.g. "search: 2 / result: 0"
+            # without -LLL) are not entries.
+            cur = (value, {}) if key.lower() == 'dn' else ('', None)
             continue
-        cur[1].setdefault(key.lower(), []).append(value)
-    if cur:
+        if cur[1] is not None:
+            cur[1].setdefault(key.lower(), []).append(value)
+    if cur is not None:
         entries.append(cur)
+    entries = [e for e in entries if e[1] is not None]
     return entries
 
 
@@ -321,7 +329,7 @@ class SimpleAD:
         return entries[0][1] if entries else None
 
 
-def user_ldif(cn, parent=USERS, password='User-Pa55word!', extra=()):
+def user_ldif(cn, parent=USERS, password='Zk4-Vq8-Lw2!', extra=()):
     lines = ['dn: CN=%s,%s' % (cn, parent), 'objectClass: top', 'objectClass: person',
              'objectClass: organizationalPerson', 'objectClass: user', 'cn: %s' % cn,
              'sAMAccountName: %s' % cn, 'userPrincipalName: %s@%s' % (cn, DOMAIN)]

@@ -79,7 +79,7 @@ class AdminToolsTest(ServerTestCase):
         cls.access_log = os.path.join(s.base_dir, 'access.log')
         s.extra_args = ['--access-log', cls.access_log]
         s.restart()
-        rc, out, err = s.ldapadd(user_ldif('t-alice', password='Alice-Pa55word!') +
+        rc, out, err = s.ldapadd(user_ldif('t-alice', password='Av8-Jz2-Pw!') +
                                  user_ldif('t-ssha', password=ssha('Ssha-Pa55word!')) +
                                  harness.group_ldif('t-group', ['CN=t-alice,' + USERS, 'CN=t-ssha,' + USERS]))
         assert rc == 0, (rc, out, err)
@@ -97,7 +97,7 @@ class AdminToolsTest(ServerTestCase):
         self.assertRegex(text, r'conn=\d+ op=\d+ SEARCH dn="[^"]*" .*result=0 .*elapsed_ms=')
         self.assertRegex(text, r'conn=\d+ op=\d+ BIND dn="CN=t-alice,[^"]*" .*result=49')
         self.assertRegex(text, r'conn=\d+ op=\d+ ADD dn="CN=t-group,[^"]*" .*result=0')
-        for secret in ('Wrong-Secret-Pa55!', 'Alice-Pa55word!', s.admin_password, '{SSHA}', '{ARGON2'):
+        for secret in ('Wrong-Secret-Pa55!', 'Av8-Jz2-Pw!', s.admin_password, '{SSHA}', '{ARGON2'):
             self.assertNotIn(secret, text)
             self.assertNotIn(secret, s.log_text())
 
@@ -121,7 +121,7 @@ class AdminToolsTest(ServerTestCase):
             self.assertEqual(rc, 0, out + err)
             restored.start()
             self.assertEqual(restored.search_dns('(sAMAccountName=t-alice)'), ['CN=t-alice,' + USERS])
-            self.assertEqual(restored.ldapwhoami(bind=('t-alice@corp.example.com', 'Alice-Pa55word!'))[0], 0)
+            self.assertEqual(restored.ldapwhoami(bind=('t-alice@corp.example.com', 'Av8-Jz2-Pw!'))[0], 0)
         finally:
             restored.cleanup()
 
@@ -175,7 +175,7 @@ class AdminToolsTest(ServerTestCase):
             copy = SimpleAD(base_dir=os.path.join(s.base_dir, 'copy'), data_dir=fresh)
             try:
                 copy.start()
-                self.assertEqual(copy.ldapwhoami(bind=('CN=t-alice,' + USERS, 'Alice-Pa55word!'))[0], 0)
+                self.assertEqual(copy.ldapwhoami(bind=('CN=t-alice,' + USERS, 'Av8-Jz2-Pw!'))[0], 0)
                 self.assertEqual(copy.ldapwhoami(bind=(ADMIN_DN, s.admin_password))[0], 0)
                 members = copy.search_dns('(memberOf=CN=t-group,%s)' % USERS)
                 self.assertEqual(len(members), 2)
@@ -211,8 +211,8 @@ class AdminToolsTest(ServerTestCase):
             ldif = os.path.join(d.base_dir, 'users.ldif')
             with open(ldif, 'w') as f:
                 f.write('version: 1\n\n')
-                f.write(user_ldif('imp1', password=ssha('Imp1-Pa55word!')))
-                f.write(user_ldif('imp2', password=ssha('Imp2-Pa55word!')))
+                f.write(user_ldif('imp1', password=ssha('Mx1-Tz6-Pw!')))
+                f.write(user_ldif('imp2', password=ssha('Mx2-Tz7-Pw!')))
                 f.write(harness.group_ldif('imp-group', ['CN=imp1,' + USERS, 'CN=imp2,' + USERS]))
             rc, out, err = run_admin('import', ldif, '--data-dir', d.data_dir, '--quiet')
             self.assertEqual(rc, 0, out + err)
@@ -220,7 +220,7 @@ class AdminToolsTest(ServerTestCase):
             rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
             self.assertEqual(rc, 0, out + err)
             d.start()
-            self.assertEqual(d.ldapwhoami(bind=('imp1@corp.example.com', 'Imp1-Pa55word!'))[0], 0)
+            self.assertEqual(d.ldapwhoami(bind=('imp1@corp.example.com', 'Mx1-Tz6-Pw!'))[0], 0)
             a = d.get('CN=imp2,' + USERS)
             self.assertEqual([v.lower() for v in a['memberof']], [('CN=imp-group,' + USERS).lower()])
             self.assertIn('objectsid', a)
@@ -238,7 +238,7 @@ class AdminToolsTest(ServerTestCase):
             self.assertEqual(d.stop(), 0, d.log_tail())
             rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
             self.assertEqual(rc, 0, out + err)
-            self.assertRegex(out, r'^\d+ entries, 0 problems', out)
+            self.assertRegex(out, r'(?m)^\d+ entries, 0 problems', out)
         finally:
             d.cleanup()
 

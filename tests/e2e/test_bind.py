@@ -22,8 +22,8 @@ class BindTest(ServerTestCase):
     def setUpClass(cls):
         super().setUpClass()
         s = cls.server
-        rc, out, err = s.ldapadd(user_ldif('bob', password='Bob-Pa55word!') +
-                                 user_ldif('dora', password='Dora-Pa55word!', extra=['userAccountControl: 514']))
+        rc, out, err = s.ldapadd(user_ldif('bob', password='Zq9-Secret-Pw!') +
+                                 user_ldif('dora', password='Dq8-Tz3-Pw!', extra=['userAccountControl: 514']))
         assert rc == 0, (rc, out, err)
 
     def test_acceptance_search_by_upn_returns_administrator_in_domain_admins(self):
@@ -53,7 +53,7 @@ class BindTest(ServerTestCase):
 
     def test_user_binds_by_dn_upn_and_down_level_name(self):
         for who in ('CN=bob,' + USERS, 'bob@corp.example.com', 'CORP\\bob', 'corp\\BOB'):
-            rc, out, err = self.assertOk(self.server.ldapwhoami(bind=(who, 'Bob-Pa55word!')), who)
+            rc, out, err = self.assertOk(self.server.ldapwhoami(bind=(who, 'Zq9-Secret-Pw!')), who)
             self.assertEqual(out.strip().lower(), ('dn:CN=bob,' + USERS).lower(), who)
 
     def test_wrong_password_gives_52e(self):
@@ -66,7 +66,7 @@ class BindTest(ServerTestCase):
             self.assertIn('data 52e', err, who)
 
     def test_disabled_account_with_right_password_gives_533(self):
-        rc, out, err = self.assertRc(self.server.ldapwhoami(bind=('CN=dora,' + USERS, 'Dora-Pa55word!')), 49)
+        rc, out, err = self.assertRc(self.server.ldapwhoami(bind=('CN=dora,' + USERS, 'Dq8-Tz3-Pw!')), 49)
         self.assertIn('data 533', err)
 
     def test_disabled_account_with_wrong_password_gives_52e(self):
@@ -75,11 +75,11 @@ class BindTest(ServerTestCase):
 
     def test_reenabled_account_binds(self):
         s = self.server
-        self.add(user_ldif('erin', password='Erin-Pa55word!', extra=['userAccountControl: 514']))
-        self.assertRc(s.ldapwhoami(bind=('CN=erin,' + USERS, 'Erin-Pa55word!')), 49)
+        self.add(user_ldif('erin', password='Eq7-Tz4-Pw!', extra=['userAccountControl: 514']))
+        self.assertRc(s.ldapwhoami(bind=('CN=erin,' + USERS, 'Eq7-Tz4-Pw!')), 49)
         self.assertOk(s.ldapmodify('dn: CN=erin,%s\nchangetype: modify\nreplace: userAccountControl\n'
                                    'userAccountControl: 512\n-\n' % USERS))
-        self.assertOk(s.ldapwhoami(bind=('CN=erin,' + USERS, 'Erin-Pa55word!')))
+        self.assertOk(s.ldapwhoami(bind=('CN=erin,' + USERS, 'Eq7-Tz4-Pw!')))
 
     def test_dn_with_empty_password_is_refused_with_53(self):
         self.assertRc(self.server.ldapwhoami(bind=(ADMIN_DN, '')), 53)
@@ -111,13 +111,13 @@ class BindTest(ServerTestCase):
         self.assertIsNone(self.server.get('CN=anon-made,' + USERS))
 
     def test_plain_user_cannot_add_entries(self):
-        rc, out, err = self.server.ldapadd(user_ldif('bob-made'), bind=('CN=bob,' + USERS, 'Bob-Pa55word!'))
+        rc, out, err = self.server.ldapadd(user_ldif('bob-made'), bind=('CN=bob,' + USERS, 'Zq9-Secret-Pw!'))
         self.assertEqual(rc, 50, err)
 
     def test_rebind_on_same_connection_changes_identity(self):
         conn = self.server.connect()
         self.assertEqual(conn.whoami_s().lower(), ('dn:' + ADMIN_DN).lower())
-        conn.simple_bind_s('bob@corp.example.com', 'Bob-Pa55word!')
+        conn.simple_bind_s('bob@corp.example.com', 'Zq9-Secret-Pw!')
         self.assertEqual(conn.whoami_s().lower(), ('dn:CN=bob,' + USERS).lower())
         with self.assertRaises(ldap.INVALID_CREDENTIALS):
             conn.simple_bind_s('bob@corp.example.com', 'bad')
@@ -241,10 +241,10 @@ class PlainModeTest(ServerTestCase):
         self.add('dn: ou=people,dc=example,dc=com\nobjectClass: organizationalUnit\nou: people\n\n'
                  'dn: uid=pat,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n'
                  'uid: pat\ncn: Pat\nsn: Smith\nuidNumber: 10001\ngidNumber: 10001\nhomeDirectory: /home/pat\n'
-                 'userPassword: Pat-Pa55word!\n\n'
+                 'userPassword: Pq6-Tz5-Pw!\n\n'
                  'dn: cn=staff,ou=people,dc=example,dc=com\nobjectClass: groupOfNames\ncn: staff\n'
                  'member: uid=pat,ou=people,dc=example,dc=com\n\n')
-        rc, out, err = self.assertOk(s.ldapwhoami(bind=('uid=pat,ou=people,dc=example,dc=com', 'Pat-Pa55word!')))
+        rc, out, err = self.assertOk(s.ldapwhoami(bind=('uid=pat,ou=people,dc=example,dc=com', 'Pq6-Tz5-Pw!')))
         self.assertEqual(out.strip().lower(), 'dn:uid=pat,ou=people,dc=example,dc=com')
         self.assertEqual(s.search_dns('(&(objectClass=posixAccount)(uidNumber>=10000))'),
                          ['uid=pat,ou=people,dc=example,dc=com'])

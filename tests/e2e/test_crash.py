@@ -2,6 +2,7 @@
 write is there with its indexes and back-links, and verify is clean."""
 
 import os
+import sys
 import subprocess
 import threading
 import time
@@ -94,6 +95,8 @@ class CrashTest(ServerTestCase):
         announced = out.count('adding new entry')
         self.assertGreater(announced, 1, 'no write acknowledged before the kill: ' + err.decode())
         acknowledged = entries[:announced - 1] if proc.returncode != 0 else entries[:announced]
+        sys.stderr.write('[%d of %d entries acknowledged before kill -9] ' % (len(acknowledged), STREAM))
+        self.assertLess(len(acknowledged), STREAM, 'the stream finished before the kill; nothing was tested')
         self.kill_restart_verify()
         self.check_present(acknowledged)
         # The one in flight is all or nothing.
@@ -133,6 +136,7 @@ class CrashTest(ServerTestCase):
         finally:
             killer.join(timeout=20)
         self.assertGreater(len(acknowledged), 0)
+        sys.stderr.write('[%d adds, %d member adds acknowledged before kill -9] ' % (len(acknowledged), len(members)))
         self.kill_restart_verify()
         self.check_present(acknowledged)
         linked = sorted(x.lower() for x in s.search_dns('(memberOf=%s)' % group, base=BASE))

@@ -72,7 +72,7 @@ class SearchTest(ServerTestCase):
 
     def test_missing_base_gives_32_with_matched_dn(self):
         rc, out, err = self.assertRc(self.server.ldapsearch('(objectClass=*)', base='CN=x,OU=nope,' + BASE), 32)
-        self.assertIn('matched DN: ' + BASE.lower(), err.lower())
+        self.assertIn(('matched DN: ' + BASE).lower(), err.lower())
 
     # -- filter types ------------------------------------------------------
     def test_equality_is_case_insensitive_for_case_ignore_attributes(self):
