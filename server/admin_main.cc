@@ -19,6 +19,7 @@
 #include "lib/ldap/ldif.h"
 #include "server/backend/directory.h"
 #include "server/config.h"
+#include "server/backup.h"
 #include "server/kms_setup.h"
 #include "server/version.h"
 #include "lib/kms/kms_cli.h"
@@ -185,6 +186,9 @@ int main(int argc, char** argv) {
   auto* restore = app.add_subcommand("restore", "Restore a backup into a new data dir (server stopped)");
   restore->add_option("backup", restore_from, "Backup directory made by 'backup'")->required();
   restore->add_option("--data-dir", restore_to, "Data directory to create (must not exist)")->required();
+  std::string restore_root_key;
+  restore->add_option("--kms-root-key", restore_root_key,
+                      "The original data dir's kms/root.key (backups never contain it)");
 
   // verify
   server::ServerConfig verify_cfg;
@@ -272,20 +276,14 @@ int main(int argc, char** argv) {
     }
     auto dir = OpenDirectory(backup_cfg, clock, false, true);
     if (!dir.ok()) return Fail(dir.status().message());
-    Status st = (*dir)->Backup(absolute);
+    Status st = server::WriteBackup(*dir.value().directory, backup_cfg.data_dir, absolute);
     if (!st.ok()) return Fail(st.message());
     std::cout << "backup written to " << absolute << "\n";
     return 0;
   }
   if (*restore) {
-    std::error_code ec;
-    if (std::filesystem::exists(restore_to + "/db", ec)) return Fail(restore_to + " already holds a directory");
-    if (!std::filesystem::exists(restore_from + "/CURRENT", ec)) {
-      return Fail(restore_from + " is not a backup made by simplead-admin backup");
-    }
-    std::filesystem::create_directories(restore_to, ec);
-    std::filesystem::copy(restore_from, restore_to + "/db", std::filesystem::copy_options::recursive, ec);
-    if (ec) return Fail("restore failed: " + ec.message());
+    Status st = server::RestoreBackup(restore_from, restore_to, restore_root_key);
+    if (!st.ok()) return Fail(st.message());
     std::cout << "restored into " << restore_to << "\n";
     return 0;
   }

@@ -19,6 +19,7 @@
 
 #include "lib/auth/password_hash.h"
 #include "lib/net/offload.h"
+#include "server/backup.h"
 #include "server/version.h"
 
 namespace simplead::server {
@@ -205,7 +206,7 @@ asio::awaitable<void> Server::ControlLoop() {
     std::string reply;
     if (line.rfind("backup ", 0) == 0) {
       std::string dir = line.substr(7);
-      Status st = co_await net::Offload(*pool_, [this, &dir] { return directory_->Backup(dir); });
+      Status st = co_await net::Offload(*pool_, [this, &dir] { return WriteBackup(*directory_, config_.data_dir, dir); });
       reply = st.ok() ? "ok\n" : "error " + st.message() + "\n";
       log_->info("backup to {}: {}", dir, st.ok() ? "ok" : st.ToString());
     } else if (line == "rewrap") {

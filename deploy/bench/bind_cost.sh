@@ -57,6 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+PY=/usr/bin/python3; [[ -x $PY ]] || PY=python3
 SUFFIX="dc=example,dc=com" ADMIN_DN="cn=admin,dc=example,dc=com" ADMIN_PW="Bench-Admin-$RANDOM$RANDOM!"
 D=$WORKDIR/data
 mkdir -p "$D"
@@ -64,7 +65,7 @@ mkdir -p "$D"
 SIMPLEAD_ADMIN_PASSWORD="$ADMIN_PW" "$SIMPLEAD_ADMIN" init --data-dir "$D" --suffix "$SUFFIX" >/dev/null
 "$SIMPLEAD_ADMIN" import "$WORKDIR/data.ldif" --quiet --data-dir "$D" --suffix "$SUFFIX" >/dev/null
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 printf '%-32s %12s %10s %9s %9s %12s %7s\n' setting "upgrade s" "binds/s" "p50 ms" "p99 ms" "srv us/bind" errors
 for setting in "${SETTINGS[@]}"; do
   label=${setting%%|*} flags=${setting#*|}
@@ -74,12 +75,12 @@ for setting in "${SETTINGS[@]}"; do
     --sync-writes true --access-log '' --log-level warn $flags >"$WORKDIR/simplead.log" 2>&1 &
   PID=$!
   for _ in $(seq 100); do ldapsearch -x -H "ldap://127.0.0.1:$P" -s base -b "" -LLL >/dev/null 2>&1 && break; sleep 0.1; done
-  up=$(taskset -c "$CLIENT_CPUS" python3 "$SCRIPT_DIR/bind_each.py" -H "ldap://127.0.0.1:$P" --users "$USERS" \
+  up=$(taskset -c "$CLIENT_CPUS" "$PY" "$SCRIPT_DIR/bind_each.py" -H "ldap://127.0.0.1:$P" --users "$USERS" \
     --user-dn-template "uid=user{n},ou=people,$SUFFIX" -c 4)
   up_s=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["seconds"])' "$up")
   out=$(taskset -c "$CLIENT_CPUS" "$LDAPBENCH" bind --json -H "ldap://127.0.0.1:$P" -D "$ADMIN_DN" -w "$ADMIN_PW" \
     --users "$USERS" -c "$CONNS" -d "$DEPTH" -T 1 -t "$DURATION" --warmup "$WARMUP" --server-pid "$PID" 2>/dev/null) || true
-  python3 - "$label" "$up_s" "$out" <<'EOF'
+  "$PY" - "$label" "$up_s" "$out" <<'EOF'
 import json, sys
 label, up, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 r = json.loads(out)

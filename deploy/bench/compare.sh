@@ -186,6 +186,9 @@ else
 fi
 REMOVE_WORKDIR=${REMOVE_WORKDIR:-0}
 WORKDIR=$(cd "$WORKDIR" && pwd)
+# A kept work directory records the (throw-away) admin password, so that the
+# servers can be restarted on it for profiling (deploy/bench/profile.sh).
+if [[ $REMOVE_WORKDIR == 0 ]]; then (umask 077; printf '%s\n' "$ADMIN_PW" >"$WORKDIR/admin-password"); fi
 PIDS=()
 cleanup() {
   local pid

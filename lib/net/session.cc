@@ -98,6 +98,16 @@ asio::awaitable<void> Session::Run() {
     handlers_done_.expires_after(std::chrono::milliseconds(100));
     co_await handlers_done_.async_wait(kAsTuple);
   }
+  // Let a queued notice of disconnection (or last responses) reach the
+  // client before the socket closes; bounded, since it may not be reading.
+  for (int i = 0; i < 100 && !closed_.load(); ++i) {
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty() && !writing_) break;
+    }
+    handlers_done_.expires_after(std::chrono::milliseconds(10));
+    co_await handlers_done_.async_wait(kAsTuple);
+  }
   Close();
   handler_.OnClose(*this);
 }

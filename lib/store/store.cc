@@ -312,7 +312,9 @@ Result<std::optional<EntryId>> WriteTxn::FindId(std::string_view normalized_dn) 
   return std::optional<EntryId>(*id);
 }
 
-Status WriteTxn::Commit() {
+Status WriteTxn::Commit() { return Commit(impl_->store->options.sync_writes); }
+
+Status WriteTxn::Commit(bool sync) {
   Store::Impl& s = *impl_->store;
   if (s.options.read_only) {
     impl_->Reset();
@@ -320,7 +322,7 @@ Status WriteTxn::Commit() {
   }
   if (impl_->batch.GetWriteBatch()->Count() == 0) return Status::Ok();
   rocksdb::WriteOptions wo;
-  wo.sync = s.options.sync_writes;
+  wo.sync = sync && s.options.sync_writes;
   rocksdb::Status st = s.db->Write(wo, impl_->batch.GetWriteBatch());
   if (st.ok()) {
     for (EntryId id : impl_->touched) s.cache.Invalidate(id);

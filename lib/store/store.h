@@ -83,6 +83,9 @@ class WriteTxn {
 
   // Applies everything atomically; the txn is empty afterwards.
   Status Commit();
+  // Same, choosing durability for this one write (bookkeeping such as
+  // bad-password counters need not wait for an fsync).
+  Status Commit(bool sync);
 
  private:
   friend class Store;

@@ -1,5 +1,7 @@
 // Authentication: bind-name resolution (DN, UPN, down-level), password
 // verification with AD-style diagnostics, and password changes.
+#include <openssl/sha.h>
+
 #include <algorithm>
 
 #include "lib/ldap/dn.h"
@@ -106,7 +108,18 @@ Result<Principal> Directory::Authenticate(std::string_view name, std::string_vie
   Status bad(ResultCode::kInvalidCredentials, kBadCredentials);
   SIMPLEAD_ASSIGN_OR_RETURN(auto resolved, ResolveBindName(name));
   if (!resolved || !resolved->entry.Has("userPassword")) {
-    // Same answer and about the same time as a wrong password.
+    // Same answer and about the same time as a wrong password. A real
+    // account's first failed bind also pays a KMS call for its data key (then
+    // caches it): a decoy data key per unknown name costs the same, cached
+    // the same way, so timing does not tell which names exist.
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    std::string folded = ldap::ToLower(name);
+    SHA256(reinterpret_cast<const unsigned char*>(folded.data()), folded.size(), digest);
+    std::string decoy_id;
+    for (unsigned char b : digest) decoy_id += "0123456789abcdef"[b >> 4], decoy_id += "0123456789abcdef"[b & 15];
+    (void)sealer_->Seal("decoy", SecretContext{{"directory", directory_id_},
+                                                {"entry", "unknown:" + decoy_id},
+                                                {"attribute", "userPassword"}});
     auth::SimulateVerify(options_.hash_params);
     return bad;
   }

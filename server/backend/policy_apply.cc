@@ -123,7 +123,9 @@ void Directory::RecordBadPassword(store::EntryId id, const PasswordPolicy& polic
   }
   ApplyIndexDiff(txn, id, &(*current)->entry, &updated);
   txn.PutEntry(id, (*current)->parent, DnKey(updated.dn()), updated);
-  (void)txn.Commit();
+  // Not synced: a failed bind for a real account must cost what one for an
+  // unknown name costs (no timing oracle), and a crash may forget a count.
+  (void)txn.Commit(/*sync=*/false);
 }
 
 }  // namespace simplead::backend

@@ -386,6 +386,15 @@ Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store
       return who.IsAnonymous() ? Status(ResultCode::kNoSuchObject, st.message()) : st;
     }
     SIMPLEAD_RETURN_IF_ERROR(CheckWriteAccess(who, parent->entry, "add entries under"));
+    if (options_.ad_mode) {
+      // AD's structure rules: accounts and groups are leaves (possSuperiors).
+      std::string parent_class = ldap::ToLower(schema_->StructuralObjectClass(parent->entry.Values("objectClass")));
+      if (parent_class == "user" || parent_class == "group" || parent_class == "computer" ||
+          parent_class == "person" || parent_class == "inetorgperson") {
+        return Error(ResultCode::kNamingViolation,
+                     "entries cannot be created under a " + parent_class + " (" + parent_dn.ToString() + ")");
+      }
+    }
   } else if (!who.internal) {
     return Error(ResultCode::kUnwillingToPerform, "the suffix entry is created by provisioning");
   }

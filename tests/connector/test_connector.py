@@ -26,9 +26,9 @@ USERS = 'CN=Users,' + SUFFIX
 ALICE_DN = 'CN=alice,' + USERS
 ALICE_UPN = 'alice@' + DOMAIN
 # Longer than 15 bytes so that no copy hides in a std::string's inline buffer.
-ALICE_PASSWORD = 'Alice-Corp-Pa55word-7Qx!'
+ALICE_PASSWORD = 'Wonder-Corp-Pa55word-7Qx!'  # no account name in it: AD complexity
 SVC_DN = 'CN=svc-connector,' + USERS
-SVC_PASSWORD = 'Svc-Connector-Secret-9Kz!'
+SVC_PASSWORD = 'Svc-Gateway-Secret-9Kz!'
 ADMIN_PASSWORD = 'E2e-Admin-Pa55!'
 SLAPD_ROOTDN = 'cn=admin,' + SUFFIX.lower()
 SLAPD_ROOTPW = 'Slapd-Root-Pa55!'

@@ -10,7 +10,9 @@ Run one file by hand:
 Set SIMPLEAD_E2E_KEEP=1 to keep the temporary data dirs and logs.
 """
 
+import atexit
 import base64
+import ctypes
 import os
 import shutil
 import signal
@@ -43,6 +45,29 @@ def simplead_bin():
 
 def simplead_admin_bin():
     return os.environ.get('SIMPLEAD_ADMIN_BIN') or os.path.join(DEFAULT_BUILD_DIR, 'server', 'simplead-admin')
+
+
+_LIVE = set()  # servers still running, stopped at exit so none outlives the tests
+
+
+def _stop_all():
+    for server in list(_LIVE):
+        try:
+            server.kill9()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+atexit.register(_stop_all)
+
+
+def _die_with_parent():
+    # PR_SET_PDEATHSIG = 1: the server gets SIGKILL if the test runner dies
+    # (e.g. killed by a meson timeout), so no orphan keeps a port or a dir.
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except OSError:
+        pass
 
 
 def free_port():
@@ -168,7 +193,8 @@ class SimpleAD:
             self._log.write(('\n=== start %s\n' % ' '.join(self.argv())).encode())
             self._log.flush()
             self.proc = subprocess.Popen(self.argv(), stdout=self._log, stderr=self._log, env=env,
-                                         cwd=self.base_dir)
+                                         cwd=self.base_dir, preexec_fn=_die_with_parent)
+            _LIVE.add(self)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -201,6 +227,7 @@ class SimpleAD:
             code = self.proc.wait(timeout=timeout)
             code = ('killed after SIGTERM timeout', code)
         self.proc = None
+        _LIVE.discard(self)
         self._close_log()
         return code
 
@@ -215,6 +242,7 @@ class SimpleAD:
             self.proc.wait(timeout=STOP_TIMEOUT)
         finally:
             self.proc = None
+            _LIVE.discard(self)
             self._close_log()
 
     def _close_log(self):
