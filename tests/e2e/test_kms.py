@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import SimpleAD, free_port, run, simplead_admin_bin, user_ldif  # noqa: E402
 
-USERS = 200
+USERS = 1000
 SECRET_WORDS = ['Kms-Secret-%04d!x' % i for i in range(USERS)]
 
 

@@ -214,5 +214,55 @@ class ProtocolTest(ServerTestCase):
         self.assertServing()
 
 
+
+def ber_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(b)]) + b
+
+
+def tlv(tag, body):
+    return bytes([tag]) + ber_len(len(body)) + body
+
+
+def bind_pdu(msgid, dn, password):
+    op = tlv(0x60, tlv(0x02, b'\x03') + tlv(0x04, dn.encode()) + tlv(0x80, password.encode()))
+    return tlv(0x30, tlv(0x02, bytes([msgid])) + op)
+
+
+class OutstandingLimitTest(ServerTestCase):
+    # Real Argon2 cost, so that pipelined binds are in flight together.
+    server_kwargs = {'extra_args': ['--max-outstanding', '2'], 'fast_hash': False}
+
+    def test_requests_past_the_outstanding_limit_get_busy(self):
+        with socket.create_connection(('127.0.0.1', self.server.port), timeout=10) as s:
+            s.sendall(b''.join(bind_pdu(i, harness.ADMIN_DN, 'Wrong-Guess-%d!' % i) for i in range(1, 9)))
+            data = b''
+            deadline = time.monotonic() + 20
+            codes = {}
+            while len(codes) < 8 and time.monotonic() < deadline:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                pos = 0
+                while pos < len(data):
+                    try:
+                        _tag, body, end = read_tlv(data, pos)
+                    except Exception:
+                        break
+                    _t, msgid, p2 = read_tlv(body, 0)
+                    _t, op, _e = read_tlv(body, p2)
+                    _t, code, _e2 = read_tlv(op, 0)
+                    codes[int.from_bytes(msgid, 'big')] = code[0]
+                    pos = end
+                data = data[pos:]
+        self.assertEqual(len(codes), 8, codes)
+        self.assertIn(51, codes.values(), codes)        # busy past the limit
+        self.assertIn(49, codes.values(), codes)        # the others were answered normally
+        # The connection limit costs only that connection's excess: others still work.
+        self.assertEqual(self.server.ldapwhoami()[0], 0)
+
 if __name__ == '__main__':
     harness.main()
