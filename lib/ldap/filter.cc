@@ -287,7 +287,11 @@ Result<Filter> ParseFilter(std::string_view text, int max_depth) {
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   if (text.empty()) return Error(ResultCode::kProtocolError, "malformed filter at position 0: empty filter");
   if (text.front() != '(') {
-    std::string wrapped = "(" + std::string(text) + ")";
+    std::string wrapped;
+    wrapped.reserve(text.size() + 2);
+    wrapped.push_back('(');
+    wrapped.append(text);
+    wrapped.push_back(')');
     return FilterParser(wrapped, max_depth).ParseAll();
   }
   return FilterParser(text, max_depth).ParseAll();

@@ -77,6 +77,15 @@ Result<std::unique_ptr<Directory>> Directory::Open(DirectoryOptions options,
     auto sid = Sid::FromBinary(*sid_bytes);
     if (sid.ok()) dir->domain_sid_ = *sid;
   }
+  // Computed once: a filter on a supertype cannot use the supertype's own index.
+  for (const auto& [oid, attr] : dir->schema_->attributes_by_oid()) {
+    for (const auto& [other_oid, other] : dir->schema_->attributes_by_oid()) {
+      if (&other != &attr && dir->schema_->IsSubtypeOf(other, attr)) {
+        dir->has_subtypes_.insert(&attr);
+        break;
+      }
+    }
+  }
   SIMPLEAD_ASSIGN_OR_RETURN(auto directory_id, dir->store_->GetMeta(meta::kDirectoryId));
   if (directory_id) dir->directory_id_ = *directory_id;
   if (dir->options_.ad_mode) {

@@ -259,6 +259,7 @@ class Directory {
   std::string suffix_key_;
   std::string admin_groups_key_;   // AD: Domain Admins; plain: none
   std::map<std::string, IndexSpec> indexes_;  // canonical lower-case name -> spec
+  std::set<const schema::AttributeType*> has_subtypes_;  // attributes others derive from (name > cn)
   std::mutex write_mu_;
   std::mutex csn_mu_;
   std::string last_csn_time_;

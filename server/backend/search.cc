@@ -141,10 +141,7 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
   // which its own index does not cover.
   auto indexed_attr = [&](const std::string& type) -> const schema::AttributeType* {
     const auto* at = schema_->FindAttribute(type);
-    if (!at) return nullptr;
-    for (const auto& [oid, other] : schema_->attributes_by_oid()) {
-      if (&other != at && schema_->IsSubtypeOf(other, *at)) return nullptr;
-    }
+    if (!at || has_subtypes_.count(at)) return nullptr;
     return at;
   };
   switch (filter.type) {
@@ -181,14 +178,25 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
         if (filter.initial) parts.push_back(*filter.initial);
         for (const auto& a : filter.any) parts.push_back(a);
         if (filter.final) parts.push_back(*filter.final);
+        std::set<std::string> grams;
         for (const auto& part : parts) {
           auto norm = schema_->NormalizeSubstring(*at, part);
           if (!norm.ok()) continue;
-          for (size_t i = 0; i + 3 <= norm->size(); ++i) {
-            IdList ids = collect(store::IndexKind::kSubstring, name, norm->substr(i, 3));
-            result = result ? Intersect(*result, ids) : ids;
-            if (result->empty()) return result;
-          }
+          for (size_t i = 0; i + 3 <= norm->size(); ++i) grams.insert(norm->substr(i, 3));
+        }
+        // Rarest trigrams first; once few candidates remain the filter checks the rest,
+        // so a common trigram ("ser" in every "user123") is never read in full.
+        std::vector<std::pair<size_t, std::string>> ranked;
+        for (const auto& gram : grams) {
+          auto count = store_->CountIndexed(store::IndexKind::kSubstring, name, gram, 4096);
+          ranked.push_back({count.ok() ? *count : 4096, gram});
+        }
+        std::sort(ranked.begin(), ranked.end());
+        for (const auto& [count, gram] : ranked) {
+          if (result && (result->size() <= 64 || count >= 4096)) break;
+          IdList ids = collect(store::IndexKind::kSubstring, name, gram);
+          result = result ? Intersect(*result, ids) : ids;
+          if (result->empty()) return result;
         }
       }
       if (!result && spec->equality && filter.initial && !filter.initial->empty()) {
