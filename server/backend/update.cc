@@ -55,6 +55,20 @@ std::string ChangeLdif(std::string_view type, const ldap::Entry* after, const st
   return out;
 }
 
+// Does the entry hold `value` for `type` under the attribute's equality rule
+// (byte equality when the type is unknown)? Used for RDN values.
+bool HasEqualValue(const schema::Schema& schema, const schema::AttributeType* at, const ldap::Entry& entry,
+                   const std::string& type, const std::string& value) {
+  auto normalize = [&](const std::string& v) { return at ? schema.NormalizeEquality(*at, v) : Result<std::string>(v); };
+  auto want = normalize(value);
+  if (!want.ok()) return false;
+  for (const auto& v : entry.Values(type)) {
+    auto n = normalize(v);
+    if (n.ok() && *n == *want) return true;
+  }
+  return false;
+}
+
 bool ContainsKey(const std::vector<std::string>& values, const std::string& key) {
   for (const auto& v : values) {
     auto k = ldap::NormalizeDn(v);
@@ -359,13 +373,7 @@ Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store
   for (const auto& ava : dn.rdn()) {
     const auto* at = schema_->FindAttribute(ava.type);
     if (!at) return Error(ResultCode::kUndefinedAttributeType, "unknown RDN attribute type " + ava.type);
-    bool present = false;
-    auto want = schema_->NormalizeEquality(*at, ava.value);
-    for (const auto& v : entry.Values(ava.type)) {
-      auto n = schema_->NormalizeEquality(*at, v);
-      present = present || (n.ok() && want.ok() && *n == *want);
-    }
-    if (!present) entry.AddValue(ava.type, ava.value);
+    if (!HasEqualValue(*schema_, at, entry, ava.type, ava.value)) entry.AddValue(ava.type, ava.value);
   }
   std::string key = DnKey(dn);
   SIMPLEAD_ASSIGN_OR_RETURN(auto existing, txn.FindId(key));
@@ -599,13 +607,7 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
   // RDN values stay (RFC 4511 §4.6).
   for (const auto& ava : dn.rdn()) {
     const auto* at = schema_->FindAttribute(ava.type);
-    auto want = at ? schema_->NormalizeEquality(*at, ava.value) : Result<std::string>(ava.value);
-    bool present = false;
-    for (const auto& v : updated.Values(ava.type)) {
-      auto n = at ? schema_->NormalizeEquality(*at, v) : Result<std::string>(v);
-      present = present || (n.ok() && want.ok() && *n == *want);
-    }
-    if (!present) {
+    if (!HasEqualValue(*schema_, at, updated, ava.type, ava.value)) {
       return Error(ResultCode::kNotAllowedOnRdn, "cannot remove the RDN value " + ava.type + "=" + ava.value);
     }
   }
@@ -726,13 +728,7 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
     if (at->no_user_modification) {
       return Error(ResultCode::kConstraintViolation, "attribute " + at->name() + " cannot be an RDN");
     }
-    auto want = schema_->NormalizeEquality(*at, ava.value);
-    bool present = false;
-    for (const auto& v : updated.Values(ava.type)) {
-      auto n = schema_->NormalizeEquality(*at, v);
-      present = present || (n.ok() && want.ok() && *n == *want);
-    }
-    if (!present) {
+    if (!HasEqualValue(*schema_, at, updated, ava.type, ava.value)) {
       if (at->single_value && updated.Has(ava.type)) updated.Remove(ava.type);
       updated.AddValue(ava.type, ava.value);
     }
