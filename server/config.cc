@@ -57,6 +57,17 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--audit-successful-binds", c.audit_successful_binds,
                  "Record successful binds in the audit trail (failures, password changes and writes always are)")
       ->capture_default_str();
+  app.add_option("--access-rule", c.access_rules,
+                 "Access rule added to the built-in ones (repeatable; syntax in docs/security.md), e.g. "
+                 "'allow all on \"OU=Sales,DC=corp,DC=example,DC=com\" by group=\"CN=Sales Admins,...\"'");
+  app.add_option("--default-access-rules", c.default_access_rules,
+                 "Keep the built-in rules (authenticated users read all but confidential attributes, "
+                 "self-service, read-only Service Accounts); false leaves only configured and stored rules")
+      ->capture_default_str();
+  app.add_option("--self-writable-attributes", c.self_writable_attributes,
+                 "Attributes users may change on their own entry (passwords always)")
+      ->delimiter(',')
+      ->capture_default_str();
   auto& s = c.session_limits;
   auto& l = c.listener_limits;
   app.add_option("--max-connections", l.max_connections, "Connections in total")->capture_default_str();
@@ -162,6 +173,9 @@ backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
       c.password_scheme == "pbkdf2-sha512" ? auth::HashScheme::kPbkdf2Sha512 : auth::HashScheme::kArgon2id;
   o.hash_params.argon2_memory_kib = c.argon2_memory_kib;
   o.hash_params.argon2_iterations = c.argon2_iterations;
+  o.access_rules = c.access_rules;
+  o.default_access_rules = c.default_access_rules;
+  o.self_writable_attributes = c.self_writable_attributes;
   return o;
 }
 

@@ -41,6 +41,11 @@ struct ServerConfig {
   std::string log_level = "info";
   std::string access_log = "-";
   bool audit_successful_binds = false;          // failed binds, password changes and writes always are                 // "-": stderr; "": off; else a file
+  // Access control (docs/security.md): extra rules, the built-in ones on or off,
+  // and what users may change on their own entry.
+  std::vector<std::string> access_rules;
+  bool default_access_rules = true;
+  std::vector<std::string> self_writable_attributes = backend::DefaultSelfWritableAttributes();
   net::SessionLimits session_limits;
   net::ListenerLimits listener_limits;
   std::string config_file;

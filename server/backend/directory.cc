@@ -29,7 +29,7 @@ std::map<std::string, IndexSpec> DefaultIndexes() {
       {"serviceprincipalname", eq}, {"ou", eq},
       {"dc", eq},                 {"employeeid", eq},
       {"msds-psoappliesto", eq},  {"userpassword", IndexSpec{false, true, false}},
-      {"telephonenumber", eq_pres},
+      {"telephonenumber", eq_pres}, {"simpleadaccessrule", IndexSpec{false, true, false}},
   };
 }
 
@@ -68,6 +68,7 @@ Result<std::unique_ptr<Directory>> Directory::Open(DirectoryOptions options,
   dir->suffix_ = suffix;
   dir->suffix_key_ = suffix.Normalized();
   auto specs = dir->options_.indexes.empty() ? DefaultIndexes() : dir->options_.indexes;
+  specs["simpleadaccessrule"].presence = true;  // the access rules are found through it, whatever the config says
   for (auto& [name, spec] : specs) {
     const auto* at = dir->schema_->FindAttribute(name);
     dir->indexes_[ldap::ToLower(at ? at->name() : name)] = spec;
@@ -91,6 +92,7 @@ Result<std::unique_ptr<Directory>> Directory::Open(DirectoryOptions options,
   if (dir->options_.ad_mode) {
     dir->admin_groups_key_ = ldap::Dn::Parse("CN=Domain Admins,CN=Users," + dir->options_.suffix)->Normalized();
   }
+  SIMPLEAD_RETURN_IF_ERROR(dir->LoadAccessRules());
   return dir;
 }
 
@@ -206,22 +208,23 @@ void Directory::ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ld
   }
 }
 
-std::string Directory::NoSuchObjectMatched(const ldap::Dn& dn) const {
-  // The deepest existing ancestor, as RFC 4511 §4.1.9 asks for matchedDN.
+std::string Directory::NoSuchObjectMatched(const ldap::Dn& dn, const AccessContext* ctx) const {
+  // The deepest existing ancestor, as RFC 4511 §4.1.9 asks for matchedDN;
+  // with a requester, the deepest one they may see (no existence leak).
   for (ldap::Dn cur = dn.Parent(); !cur.empty(); cur = cur.Parent()) {
     auto id = store_->FindId(DnKey(cur));
-    if (id.ok() && id->has_value()) {
-      auto stored = store_->Get(**id);
-      if (stored.ok() && stored->has_value()) return (*stored)->entry.dn().ToString();
-      return cur.ToString();
-    }
+    if (!id.ok() || !id->has_value()) continue;
+    auto stored = store_->Get(**id);
+    if (!stored.ok() || !stored->has_value()) continue;
+    if (ctx && !CanSee(*ctx, **stored)) continue;
+    return (*stored)->entry.dn().ToString();
   }
   return "";
 }
 
 Status Directory::NoSuchObject(const ldap::Dn& dn, std::string_view what) const {
   return Status(ResultCode::kNoSuchObject, std::string(what) + " " + dn.ToString() + " does not exist",
-                NoSuchObjectMatched(dn));
+                NoSuchObjectMatched(dn, nullptr));
 }
 
 uint32_t Directory::AllocateRid(store::WriteTxn& txn) {

@@ -28,6 +28,7 @@
 #include "lib/ldap/message.h"
 #include "lib/store/store.h"
 #include "schema/schema.h"
+#include "server/backend/access.h"
 #include "server/backend/policy.h"
 #include "server/backend/secrets.h"
 #include "server/backend/sid.h"
@@ -56,6 +57,9 @@ struct IndexSpec {
   bool substring = false;
 };
 
+// What users may change on their own entry by default (phone, description...).
+std::vector<std::string> DefaultSelfWritableAttributes();
+
 struct DirectoryOptions {
   store::StoreOptions store;
   std::string suffix;                 // "DC=corp,DC=example,DC=com" or "dc=example,dc=com"
@@ -67,6 +71,13 @@ struct DirectoryOptions {
   std::chrono::seconds server_time_limit{120};
   auth::HashParams hash_params;
   std::string replica_id = "000";     // CSN replica id
+  // Access control (docs/security.md). The built-in rules give authenticated
+  // users read access minus confidential attributes, and self-service of
+  // `self_writable_attributes` and their own password; `access_rules` (rule
+  // text with an `on "DN"` anchor, else the suffix) are added to them.
+  bool default_access_rules = true;
+  std::vector<std::string> self_writable_attributes = DefaultSelfWritableAttributes();
+  std::vector<std::string> access_rules;
 };
 
 std::map<std::string, IndexSpec> DefaultIndexes();
@@ -187,6 +198,7 @@ class Directory {
   std::string DnKey(const ldap::Dn& dn) const;
 
  private:
+  class AccessContext;  // below, with the access-control helpers
   Directory(DirectoryOptions options, std::shared_ptr<const schema::Schema> schema, const Clock& clock,
             std::unique_ptr<store::Store> store, std::unique_ptr<SecretSealer> sealer);
 
@@ -204,17 +216,55 @@ class Directory {
   std::string NextCsn();
   void StampCreate(ldap::Entry& entry, const Principal& who, const std::string& csn) const;
   void StampModify(ldap::Entry& entry, const Principal& who, const std::string& csn) const;
-  std::string NoSuchObjectMatched(const ldap::Dn& dn) const;
+  std::string NoSuchObjectMatched(const ldap::Dn& dn, const AccessContext* ctx) const;
   Status NoSuchObject(const ldap::Dn& dn, std::string_view what) const;
 
   // Candidate ids for a filter from indexes; nullopt means "not indexable".
   std::optional<std::vector<store::EntryId>> Candidates(const ldap::Filter& filter, size_t depth) const;
   bool InChain(const ldap::Entry& entry, const schema::AttributeType& attr, std::string_view target_dn) const;
-  ldap::Entry Present(const Principal& who, const store::StoredEntry& stored, const std::vector<std::string>& attributes,
-                      bool types_only) const;
-  bool CanSee(const Principal& who, const store::StoredEntry& stored) const;
-  bool CanReadAttribute(const Principal& who, const schema::AttributeType& attr, const ldap::Entry& entry) const;
-  Status CheckWriteAccess(const Principal& who, const ldap::Entry& target, std::string_view operation) const;
+  ldap::Entry Present(const AccessContext& ctx, const store::StoredEntry& stored,
+                      const std::vector<std::string>& attributes, bool types_only) const;
+  ldap::Entry Present(const EntryAccess& access, const store::StoredEntry& stored,
+                      const std::vector<std::string>& attributes, bool types_only) const;
+
+  // --- access control (access.cc has the rule engine; this is the glue)
+  // One operation's view: who asks, the rules in force when it started, and
+  // the requester's groups resolved at most once. Not copyable: the
+  // requester's group callback points into it.
+  class AccessContext {
+   public:
+    AccessContext(const Directory& directory, const Principal& who);
+    AccessContext(const AccessContext&) = delete;
+    AccessContext& operator=(const AccessContext&) = delete;
+    const Principal& who;
+    bool unrestricted;  // the server itself and administrators
+    std::shared_ptr<const AccessPolicy> policy;
+    AccessRequester requester;
+
+   private:
+    std::shared_ptr<const std::vector<std::string>> groups_;
+  };
+  EntryAccess AccessTo(const AccessContext& ctx, const ldap::Entry& entry, std::string_view key) const;
+  EntryAccess AccessTo(const AccessContext& ctx, const store::StoredEntry& stored) const;
+  bool CanSee(const AccessContext& ctx, const store::StoredEntry& stored) const;
+  // Verifiers are never readable, whatever the rules say.
+  bool CanReadAttribute(const EntryAccess& access, const schema::AttributeType& attr) const;
+  // `right` on the entry as a whole (add under it, delete it, rename it),
+  // refusing non-administrators on protected entries (administrators and
+  // their groups, as AD's AdminSDHolder) for anything but reading.
+  Status CheckEntryRight(const AccessContext& ctx, const store::StoredEntry& target, const EntryAccess& access,
+                         uint32_t right, std::string_view operation) const;
+  bool IsProtectedEntry(const store::StoredEntry& stored) const;
+  // The requester's transitive groups, cached until membership changes.
+  std::shared_ptr<const std::vector<std::string>> GroupsOfPrincipal(const Principal& who) const;
+  // Built-in and configured rules plus every simpleadAccessRule value.
+  Status LoadAccessRules();
+  std::shared_ptr<const AccessPolicy> CurrentAccessPolicy() const;
+  // After a committed write: refresh what the write may have changed.
+  void AfterCommit(bool rules_changed, bool membership_changed);
+  Status NoSuchObject(const AccessContext& ctx, const ldap::Dn& dn, std::string_view what) const;
+  // Every simpleadAccessRule value parses (21 naming the problem otherwise).
+  Status ValidateAccessRules(const ldap::Entry& entry) const;
 
   // Writes (hold write_mu_).
   Status AddInTxn(const Principal& who, ldap::AddRequest request, store::WriteTxn& txn, const std::string& csn,
@@ -267,6 +317,13 @@ class Directory {
   std::optional<Sid> domain_sid_;
   uint32_t next_rid_ = 0;  // guarded by write_mu_
   std::string directory_id_;  // stable id of this directory, part of every secret's context
+  std::vector<AccessRule> fixed_access_rules_;  // built-in and configured
+  mutable std::mutex access_mu_;
+  std::shared_ptr<const AccessPolicy> access_policy_;  // guarded by access_mu_
+  size_t bad_stored_rules_ = 0;                        // guarded by access_mu_
+  mutable std::mutex groups_mu_;
+  uint64_t membership_generation_ = 0;  // guarded by groups_mu_; bumped after membership commits
+  mutable std::map<std::string, std::pair<uint64_t, std::shared_ptr<const std::vector<std::string>>>> group_cache_;
 };
 
 }  // namespace simplead::backend

@@ -119,6 +119,14 @@ Status Directory::Provision(const ProvisionOptions& provision) {
   SIMPLEAD_RETURN_IF_ERROR(group("Domain Guests", 514, "All domain guests", {"CN=Guest," + users}));
   SIMPLEAD_RETURN_IF_ERROR(group("Domain Computers", 515, "All workstations and servers joined to the domain", {}));
   SIMPLEAD_RETURN_IF_ERROR(group("Domain Controllers", 516, "All domain controllers in the domain", {}));
+  // Ours, not AD's: members read the directory and never write (access rules, docs/security.md).
+  SIMPLEAD_RETURN_IF_ERROR(add(Entry("CN=Service Accounts," + users,
+                                     {{"objectClass", {"top", "group"}},
+                                      {"cn", {"Service Accounts"}},
+                                      {"sAMAccountName", {"Service Accounts"}},
+                                      {"description", {"Read-only service accounts: members read the directory "
+                                                       "and never write to it"}},
+                                      {"groupType", {"-2147483646"}}})));
   return Status::Ok();
 }
 

@@ -32,21 +32,6 @@ void SortUnique(IdList& ids) {
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
 }
 
-// Attributes never returned and never matchable by anyone: verifiers and
-// the history behind them.
-bool IsSecretAttribute(std::string_view lower_name) {
-  return lower_name == "userpassword" || lower_name == "unicodepwd" || lower_name == "ntpwdhistory" ||
-         lower_name == "lmpwdhistory" || lower_name == "supplementalcredentials" || lower_name == "dbcspwd" ||
-         lower_name == "simpleadpasswordhistory";
-}
-
-// Readable only by admins and the entry itself.
-bool IsSelfOrAdminAttribute(std::string_view lower_name) {
-  return lower_name == "badpwdcount" || lower_name == "badpasswordtime" || lower_name == "lockouttime" ||
-         lower_name == "lastlogon" || lower_name == "logoncount" || lower_name == "pwdlastset" ||
-         lower_name == "lastlogontimestamp" || lower_name == "msds-userpasswordexpirytimecomputed";
-}
-
 constexpr size_t kInChainLimit = 100000;
 
 std::string EncodeCookie(store::EntryId last, uint64_t fingerprint) {
@@ -84,21 +69,6 @@ uint64_t Fingerprint(const SearchParams& params) {
 }
 
 }  // namespace
-
-bool Directory::CanSee(const Principal& who, const store::StoredEntry&) const {
-  if (who.internal || who.is_admin) return true;
-  return !who.IsAnonymous();
-}
-
-bool Directory::CanReadAttribute(const Principal& who, const schema::AttributeType& attr,
-                                 const ldap::Entry& entry) const {
-  std::string name = ldap::ToLower(attr.name());
-  if (IsSecretAttribute(name)) return false;
-  if (who.internal || who.is_admin) return true;
-  if (who.IsAnonymous()) return false;
-  if (IsSelfOrAdminAttribute(name)) return DnKey(entry.dn()) == who.normalized_dn;
-  return true;
-}
 
 bool Directory::InChain(const ldap::Entry& entry, const schema::AttributeType& attr,
                         std::string_view target_dn) const {
@@ -286,7 +256,12 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
   }
 }
 
-ldap::Entry Directory::Present(const Principal& who, const store::StoredEntry& stored,
+ldap::Entry Directory::Present(const AccessContext& ctx, const store::StoredEntry& stored,
+                               const std::vector<std::string>& attributes, bool types_only) const {
+  return Present(AccessTo(ctx, stored), stored, attributes, types_only);
+}
+
+ldap::Entry Directory::Present(const EntryAccess& access, const store::StoredEntry& stored,
                                const std::vector<std::string>& attributes, bool types_only) const {
   const ldap::Entry& entry = stored.entry;
   bool all_user = attributes.empty();
@@ -323,7 +298,7 @@ ldap::Entry Directory::Present(const Principal& who, const store::StoredEntry& s
   for (const auto& attribute : entry.attributes()) {
     const auto* at = schema_->FindAttribute(std::string_view(attribute.type).substr(0, attribute.type.find(';')));
     if (!at) continue;
-    if (!wanted(at) || !CanReadAttribute(who, *at, entry)) continue;
+    if (!wanted(at) || !CanReadAttribute(access, *at)) continue;
     out.push_back(types_only ? ldap::Attribute{attribute.type, {}} : attribute);
   }
   // Computed operational attributes.
@@ -365,8 +340,11 @@ Result<std::optional<ldap::Entry>> Directory::Read(const Principal& who, std::st
   SIMPLEAD_ASSIGN_OR_RETURN(auto id, store_->FindId(key));
   if (!id) return std::optional<ldap::Entry>{};
   SIMPLEAD_ASSIGN_OR_RETURN(auto stored, store_->Get(*id));
-  if (!stored || !CanSee(who, *stored)) return std::optional<ldap::Entry>{};
-  return std::optional<ldap::Entry>(Present(who, *stored, attributes, false));
+  if (!stored) return std::optional<ldap::Entry>{};
+  AccessContext ctx(*this, who);
+  EntryAccess access = AccessTo(ctx, *stored);
+  if (!access.AllowsEntry(kReadRight)) return std::optional<ldap::Entry>{};
+  return std::optional<ldap::Entry>(Present(access, *stored, attributes, false));
 }
 
 Status Directory::Search(const Principal& who, const SearchParams& params,
@@ -381,11 +359,10 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
   if (base_id) {
     SIMPLEAD_ASSIGN_OR_RETURN(base_entry, store_->Get(*base_id));
   }
-  if (!base_entry || !CanSee(who, *base_entry)) {
+  AccessContext ctx(*this, who);
+  if (!base_entry || !CanSee(ctx, *base_entry)) {
     // Invisible answers as absent; matchedDN only names what the caller may see.
-    Status st = NoSuchObject(base_dn, "search base");
-    if (who.IsAnonymous()) return Status(ResultCode::kNoSuchObject, st.message());
-    return st;
+    return NoSuchObject(ctx, base_dn, "search base");
   }
 
   // Paging state.
@@ -455,9 +432,10 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
   };
 
   schema::EvalHooks hooks;
-  hooks.can_read = [&](const schema::AttributeType&) { return true; };
-  const ldap::Entry* current = nullptr;
-  hooks.can_read = [&](const schema::AttributeType& at) { return current && CanReadAttribute(who, at, *current); };
+  // Filters see only what the caller may read: an unreadable attribute's
+  // items are Undefined, so probing confidential values matches nothing.
+  const EntryAccess* current = nullptr;
+  hooks.can_read = [&](const schema::AttributeType& at) { return current && CanReadAttribute(*current, at); };
   hooks.in_chain = [&](const ldap::Entry& e, const schema::AttributeType& at, std::string_view target) {
     return InChain(e, at, target);
   };
@@ -479,11 +457,18 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
     auto stored = store_->Get(*it);
     if (!stored.ok() || !stored->has_value()) continue;
     const store::StoredEntry& se = **stored;
-    if (!in_scope(se) || !CanSee(who, se)) continue;
-    current = &se.entry;
-    if (schema::Evaluate(params.filter, se.entry, *schema_, hooks) != schema::Tri::kTrue) continue;
+    if (!in_scope(se)) continue;
+    EntryAccess access = AccessTo(ctx, se);
+    if (!access.AllowsEntry(kReadRight)) continue;
+    current = &access;
+    bool matches = schema::Evaluate(params.filter, se.entry, *schema_, hooks) == schema::Tri::kTrue;
+    current = nullptr;
+    if (!matches) continue;
     if (sorting) {
       sorted_matches.push_back(se);
+      // Sorting on a value you may not read would leak its order: sort as if absent.
+      const auto* sort_at = schema_->FindAttribute(params.sort.front().attribute);
+      if (sort_at && !CanReadAttribute(access, *sort_at)) sorted_matches.back().entry.Remove(sort_at->name());
       continue;
     }
     if (params.paged && returned == page_size) {
@@ -494,7 +479,7 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
       outcome->result = {ResultCode::kSizeLimitExceeded, "", "size limit exceeded", {}};
       break;
     }
-    if (!emit(Present(who, se, params.attributes, params.types_only))) return Status::Ok();
+    if (!emit(Present(access, se, params.attributes, params.types_only))) return Status::Ok();
     ++returned;
     last_id = se.id;
   }
@@ -529,7 +514,7 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
         outcome->result = {ResultCode::kSizeLimitExceeded, "", "size limit exceeded", {}};
         break;
       }
-      if (!emit(Present(who, sorted_matches[i], params.attributes, params.types_only))) return Status::Ok();
+      if (!emit(Present(ctx, sorted_matches[i], params.attributes, params.types_only))) return Status::Ok();
       ++returned;
     }
   }
@@ -546,13 +531,13 @@ Result<ResultCode> Directory::Compare(const Principal& who, std::string_view dn,
   if (id) {
     SIMPLEAD_ASSIGN_OR_RETURN(stored, store_->Get(*id));
   }
-  if (!stored || !CanSee(who, *stored)) {
-    Status st = NoSuchObject(parsed, "entry");
-    return who.IsAnonymous() ? Status(ResultCode::kNoSuchObject, st.message()) : st;
-  }
+  AccessContext ctx(*this, who);
+  std::optional<EntryAccess> access;
+  if (stored) access = AccessTo(ctx, *stored);
+  if (!stored || !access->AllowsEntry(kReadRight)) return NoSuchObject(ctx, parsed, "entry");
   const auto* at = schema_->FindAttribute(attribute);
   if (!at) return Error(ResultCode::kUndefinedAttributeType, "unknown attribute type " + std::string(attribute));
-  if (!CanReadAttribute(who, *at, stored->entry)) {
+  if (!CanReadAttribute(*access, *at)) {
     return Error(ResultCode::kInsufficientAccessRights, "no compare access to " + at->name());
   }
   auto wanted = schema_->NormalizeEquality(*at, value);

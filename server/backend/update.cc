@@ -21,13 +21,6 @@ constexpr const char* kReferenceAttributes[] = {"member", "uniqueMember", "membe
 // Group membership attributes whose targets carry memberOf back-links.
 constexpr const char* kMembershipAttribute = "member";
 
-// Attributes a user may change on their own entry.
-bool IsSelfWritable(std::string_view lower) {
-  return lower == "description" || lower == "telephonenumber" || lower == "mobile" || lower == "homephone" ||
-         lower == "jpegphoto" || lower == "preferredlanguage" || lower == "loginshell" || lower == "gecos" ||
-         lower == "sshpublickey";
-}
-
 bool IsPasswordAttribute(std::string_view lower) { return lower == "userpassword" || lower == "unicodepwd"; }
 
 std::string ChangeLdif(std::string_view type, const ldap::Entry* after, const std::vector<ldap::Modification>* mods,
@@ -85,16 +78,6 @@ Status Directory::CheckAssertion(const WriteOptions& options, const ldap::Entry&
     return Error(ResultCode::kAssertionFailed, "the assertion control's filter does not match the entry");
   }
   return Status::Ok();
-}
-
-Status Directory::CheckWriteAccess(const Principal& who, const ldap::Entry& target, std::string_view operation) const {
-  if (who.internal || who.is_admin) return Status::Ok();
-  if (who.IsAnonymous()) {
-    return Error(ResultCode::kInsufficientAccessRights,
-                 std::string(operation) + " requires authentication: bind first");
-  }
-  return Error(ResultCode::kInsufficientAccessRights,
-               "insufficient access rights to " + std::string(operation) + " " + target.dn().ToString());
 }
 
 Status Directory::CheckUniqueness(store::WriteTxn&, const ldap::Entry& entry, store::EntryId self) const {
@@ -346,7 +329,8 @@ Status Directory::Add(const Principal& who, ldap::AddRequest request, const Writ
   SIMPLEAD_RETURN_IF_ERROR(AddInTxn(who, std::move(request), txn, csn, /*import=*/false, &added));
   txn.PutMeta(meta::kContextCsn, csn);
   SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
-  if (outcome && options.post_read) outcome->post_read = Present(who, added, *options.post_read, false);
+  AfterCommit(added.entry.Has("simpleadAccessRule"), added.entry.Has(kMembershipAttribute));
+  if (outcome && options.post_read) outcome->post_read = Present(AccessContext(*this, who), added, *options.post_read, false);
   return Status::Ok();
 }
 
@@ -389,11 +373,14 @@ Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store
     if (parent_id) {
       SIMPLEAD_ASSIGN_OR_RETURN(parent, txn.Get(*parent_id));
     }
-    if (!parent || !CanSee(who, *parent)) {
-      Status st = NoSuchObject(parent_dn, "parent entry");
-      return who.IsAnonymous() ? Status(ResultCode::kNoSuchObject, st.message()) : st;
+    AccessContext ctx(*this, who);
+    std::optional<EntryAccess> access;
+    if (parent) access = AccessTo(ctx, *parent);
+    if (!parent || !access->AllowsEntry(kReadRight)) return NoSuchObject(ctx, parent_dn, "parent entry");
+    SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, *parent, *access, kAddRight, "add entries under"));
+    if (!ctx.unrestricted && entry.Has("simpleadAccessRule")) {
+      return Error(ResultCode::kInsufficientAccessRights, "only administrators may set simpleadAccessRule");
     }
-    SIMPLEAD_RETURN_IF_ERROR(CheckWriteAccess(who, parent->entry, "add entries under"));
     if (options_.ad_mode) {
       // AD's structure rules: accounts and groups are leaves (possSuperiors).
       std::string parent_class = ldap::ToLower(schema_->StructuralObjectClass(parent->entry.Values("objectClass")));
@@ -415,6 +402,7 @@ Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store
   SIMPLEAD_RETURN_IF_ERROR(PrepareNewEntry(who, entry, who.internal, txn));
   if (!import || !entry.Has("createTimestamp")) StampCreate(entry, who, import ? *entry.First("entryCSN") : csn);
   SIMPLEAD_RETURN_IF_ERROR(schema_->ValidateEntry(entry));
+  SIMPLEAD_RETURN_IF_ERROR(ValidateAccessRules(entry));
   if (!import) SIMPLEAD_RETURN_IF_ERROR(CheckUniqueness(txn, entry, store::kNoEntry));
   store::EntryId id = store_->AllocateId();
   txn.PutEntry(id, parent ? parent->id : store::kNoEntry, key, entry);
@@ -435,11 +423,11 @@ Status Directory::Delete(const Principal& who, std::string_view dn_text, const W
   if (id) {
     SIMPLEAD_ASSIGN_OR_RETURN(target, store_->Get(*id));
   }
-  if (!target || !CanSee(who, *target)) {
-    Status st = NoSuchObject(dn, "entry");
-    return who.IsAnonymous() ? Status(ResultCode::kNoSuchObject, st.message()) : st;
-  }
-  SIMPLEAD_RETURN_IF_ERROR(CheckWriteAccess(who, target->entry, "delete"));
+  AccessContext ctx(*this, who);
+  std::optional<EntryAccess> access;
+  if (target) access = AccessTo(ctx, *target);
+  if (!target || !access->AllowsEntry(kReadRight)) return NoSuchObject(ctx, dn, "entry");
+  SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, *target, *access, kDeleteRight, "delete"));
   SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry));
   if (DnKey(dn) == suffix_key_) return Error(ResultCode::kUnwillingToPerform, "the suffix entry cannot be deleted");
   // The subtree, parents before children; deleted children first.
@@ -455,15 +443,22 @@ Status Directory::Delete(const Principal& who, std::string_view dn_text, const W
                    "entry " + dn.ToString() + " has children; delete them first or use the subtree delete control");
     }
   }
-  if (outcome && options.pre_read) outcome->pre_read = Present(who, *target, *options.pre_read, false);
+  // A subtree delete needs the right on every entry in it.
+  for (size_t i = 1; i < doomed.size() && !ctx.unrestricted; ++i) {
+    SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, doomed[i], AccessTo(ctx, doomed[i]), kDeleteRight, "delete"));
+  }
+  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read, false);
   auto txn = store_->BeginWrite();
   std::string csn = NextCsn();
+  bool membership_changed = false;
   for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
     // Re-read: an earlier step of this transaction may have changed it (back-links).
     SIMPLEAD_ASSIGN_OR_RETURN(auto current, txn.Get(it->id));
     if (!current) continue;
     std::string key = DnKey(current->entry.dn());
     SIMPLEAD_RETURN_IF_ERROR(UpdateBackLinks(txn, who, &current->entry, nullptr, csn));
+    membership_changed = membership_changed || current->entry.Has(kMembershipAttribute) ||
+                         current->entry.Has("memberOf");
     ApplyIndexDiff(txn, current->id, &current->entry, nullptr);
     txn.DeleteEntry(current->id, current->parent, key);
     SIMPLEAD_RETURN_IF_ERROR(RewriteReferences(txn, key, current->entry.dn().ToString(), "", csn));
@@ -471,7 +466,9 @@ Status Directory::Delete(const Principal& who, std::string_view dn_text, const W
     txn.AppendChange({csn, "delete", current->entry.dn().ToString(), uuid ? *uuid : "", "changetype: delete\n"});
   }
   txn.PutMeta(meta::kContextCsn, csn);
-  return txn.Commit();
+  SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
+  AfterCommit(/*rules_changed=*/true, membership_changed);
+  return Status::Ok();
 }
 
 Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, const WriteOptions& options,
@@ -484,24 +481,41 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
   if (id) {
     SIMPLEAD_ASSIGN_OR_RETURN(target, store_->Get(*id));
   }
-  if (!target || !CanSee(who, *target)) {
-    Status st = NoSuchObject(dn, "entry");
-    return who.IsAnonymous() ? Status(ResultCode::kNoSuchObject, st.message()) : st;
-  }
+  AccessContext ctx(*this, who);
+  std::optional<EntryAccess> access;
+  if (target) access = AccessTo(ctx, *target);
+  if (!target || !access->AllowsEntry(kReadRight)) return NoSuchObject(ctx, dn, "entry");
   bool self = !who.IsAnonymous() && who.normalized_dn == key;
-  bool privileged = who.internal || who.is_admin;
+  bool privileged = ctx.unrestricted;  // may also store pre-hashed passwords
+  // A password written by someone else with the right to is a reset: no old password needed.
+  bool reset = privileged;
+  bool rules_changed = false;
   if (!privileged) {
+    if (who.IsAnonymous()) {
+      return Error(ResultCode::kInsufficientAccessRights, "modify requires authentication: bind first");
+    }
+    bool protected_target = !self && IsProtectedEntry(*target);
     for (const auto& change : request.changes) {
-      std::string lower = ldap::ToLower(change.attribute.type);
-      const auto* at = schema_->FindAttribute(lower);
-      if (at) lower = ldap::ToLower(at->name());
-      if (!self || !(IsSelfWritable(lower) || IsPasswordAttribute(lower))) {
-        return CheckWriteAccess(who, target->entry, "modify " + change.attribute.type + " of");
+      const auto* at = schema_->FindAttribute(std::string_view(change.attribute.type).substr(0, change.attribute.type.find(';')));
+      std::string lower = ldap::ToLower(at ? at->name() : change.attribute.type);
+      if (lower == "simpleadaccessrule") {
+        return Error(ResultCode::kInsufficientAccessRights, "only administrators may change simpleadAccessRule");
       }
+      if (protected_target) {
+        return Error(ResultCode::kInsufficientAccessRights,
+                     target->entry.dn().ToString() +
+                         " is a protected administrative object: only domain administrators may modify it");
+      }
+      if (!access->Allows(kWriteRight, lower)) {
+        return Error(ResultCode::kInsufficientAccessRights, "insufficient access rights to modify " +
+                                                                change.attribute.type + " of " +
+                                                                target->entry.dn().ToString());
+      }
+      if (IsPasswordAttribute(lower) && !self) reset = true;
     }
   }
   SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry));
-  if (outcome && options.pre_read) outcome->pre_read = Present(who, *target, *options.pre_read, false);
+  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read, false);
 
   ldap::Entry updated = target->entry;
   std::vector<std::string> new_passwords;  // cleartext, hashed below
@@ -516,7 +530,7 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
                    "attribute " + at->name() + " is maintained by the server and cannot be modified");
     }
     if (IsPasswordAttribute(lower)) {
-      SIMPLEAD_RETURN_IF_ERROR(ApplyPasswordChange(who, *target, change, privileged, &new_passwords,
+      SIMPLEAD_RETURN_IF_ERROR(ApplyPasswordChange(who, *target, change, reset, &new_passwords,
                                                    &password_removed, &updated));
       continue;
     }
@@ -654,6 +668,7 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
   std::string csn = NextCsn();
   StampModify(updated, who, csn);
   SIMPLEAD_RETURN_IF_ERROR(schema_->ValidateEntry(updated));
+  SIMPLEAD_RETURN_IF_ERROR(ValidateAccessRules(updated));
   SIMPLEAD_RETURN_IF_ERROR(CheckUniqueness(txn, updated, *id));
   ApplyIndexDiff(txn, *id, &target->entry, &updated);
   txn.PutEntry(*id, target->parent, key, updated);
@@ -663,7 +678,11 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
                     ChangeLdif("modify", nullptr, &request.changes, "")});
   txn.PutMeta(meta::kContextCsn, csn);
   SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
-  if (outcome && options.post_read) outcome->post_read = Present(who, {*id, target->parent, updated}, *options.post_read, false);
+  rules_changed = target->entry.Has("simpleadAccessRule") || updated.Has("simpleadAccessRule");
+  AfterCommit(rules_changed, target->entry.Values(kMembershipAttribute) != updated.Values(kMembershipAttribute));
+  if (outcome && options.post_read) {
+    outcome->post_read = Present(AccessContext(*this, who), {*id, target->parent, updated}, *options.post_read, false);
+  }
   return Status::Ok();
 }
 
@@ -679,11 +698,11 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
   if (id) {
     SIMPLEAD_ASSIGN_OR_RETURN(target, store_->Get(*id));
   }
-  if (!target || !CanSee(who, *target)) {
-    Status st = NoSuchObject(dn, "entry");
-    return who.IsAnonymous() ? Status(ResultCode::kNoSuchObject, st.message()) : st;
-  }
-  SIMPLEAD_RETURN_IF_ERROR(CheckWriteAccess(who, target->entry, "rename"));
+  AccessContext ctx(*this, who);
+  std::optional<EntryAccess> access;
+  if (target) access = AccessTo(ctx, *target);
+  if (!target || !access->AllowsEntry(kReadRight)) return NoSuchObject(ctx, dn, "entry");
+  SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, *target, *access, kWriteRight, "rename"));
   SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry));
   if (key == suffix_key_) return Error(ResultCode::kUnwillingToPerform, "the suffix entry cannot be renamed");
   ldap::Dn new_parent = dn.Parent();
@@ -691,13 +710,20 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
   if (request.new_superior) {
     SIMPLEAD_ASSIGN_OR_RETURN(new_parent, ldap::Dn::Parse(*request.new_superior));
     SIMPLEAD_ASSIGN_OR_RETURN(auto pid, store_->FindId(DnKey(new_parent)));
-    if (!pid) return NoSuchObject(new_parent, "new superior");
+    std::optional<store::StoredEntry> parent_entry;
+    if (pid) {
+      SIMPLEAD_ASSIGN_OR_RETURN(parent_entry, store_->Get(*pid));
+    }
+    std::optional<EntryAccess> parent_access;
+    if (parent_entry) parent_access = AccessTo(ctx, *parent_entry);
+    if (!parent_entry || !parent_access->AllowsEntry(kReadRight)) return NoSuchObject(ctx, new_parent, "new superior");
     new_parent_id = *pid;
     if (new_parent.IsDescendantOrSelf(dn)) {
       return Error(ResultCode::kUnwillingToPerform, "cannot move an entry below itself");
     }
-    SIMPLEAD_ASSIGN_OR_RETURN(auto parent_entry, store_->Get(*pid));
-    if (parent_entry) SIMPLEAD_RETURN_IF_ERROR(CheckWriteAccess(who, parent_entry->entry, "move entries under"));
+    // Moving takes the entry out of one place and into another: delete here, add there.
+    SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, *target, *access, kDeleteRight, "move"));
+    SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, *parent_entry, *parent_access, kAddRight, "move entries under"));
   }
   ldap::Dn new_dn = new_parent.Child(rdn_dn.rdn());
   std::string new_key = DnKey(new_dn);
@@ -705,7 +731,7 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
     SIMPLEAD_ASSIGN_OR_RETURN(auto clash, store_->FindId(new_key));
     if (clash) return Error(ResultCode::kEntryAlreadyExists, "entry " + new_dn.ToString() + " already exists");
   }
-  if (outcome && options.pre_read) outcome->pre_read = Present(who, *target, *options.pre_read, false);
+  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read, false);
 
   ldap::Entry updated = target->entry;
   updated.set_dn(new_dn);
@@ -774,7 +800,11 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
   txn.AppendChange({csn, "modrdn", dn.ToString(), uuid ? *uuid : "", ChangeLdif("modrdn", nullptr, nullptr, new_dn.ToString())});
   txn.PutMeta(meta::kContextCsn, csn);
   SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
-  if (outcome && options.post_read) outcome->post_read = Present(who, {*id, new_parent_id, updated}, *options.post_read, false);
+  // Rules anchor at DNs and groups are named by DN: both may have moved.
+  AfterCommit(/*rules_changed=*/true, /*membership_changed=*/true);
+  if (outcome && options.post_read) {
+    outcome->post_read = Present(AccessContext(*this, who), {*id, new_parent_id, updated}, *options.post_read, false);
+  }
   return Status::Ok();
 }
 
