@@ -375,6 +375,17 @@ def group_ldif(cn, members=(), parent=USERS, extra=()):
     return '\n'.join(lines) + '\n\n'
 
 
+def modify_ldif(target, *changes):
+    """An LDIF modify record; each change is (op, attr, [values])."""
+    text = 'dn: %s\nchangetype: modify\n' % target
+    for op, attr, values in changes:
+        text += '%s: %s\n' % (op, attr)
+        for v in values:
+            text += '%s: %s\n' % (attr, v)
+        text += '-\n'
+    return text
+
+
 def ou_ldif(ou, parent=SUFFIX):
     return 'dn: OU=%s,%s\nobjectClass: top\nobjectClass: organizationalUnit\nou: %s\n\n' % (ou, parent, ou)
 

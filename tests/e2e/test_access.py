@@ -29,14 +29,7 @@ def me(dn):
     return (dn, PW)
 
 
-def mod(target, *changes):
-    text = 'dn: %s\nchangetype: modify\n' % target
-    for op, attr, values in changes:
-        text += '%s: %s\n' % (op, attr)
-        for v in values:
-            text += '%s: %s\n' % (attr, v)
-        text += '-\n'
-    return text
+mod = harness.modify_ldif
 
 
 class AccessControlTest(ServerTestCase):

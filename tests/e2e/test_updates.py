@@ -15,15 +15,7 @@ def dn(cn, parent=BASE):
     return 'CN=%s,%s' % (cn, parent)
 
 
-def mod(target, *changes):
-    """An LDIF modify record; each change is (op, attr, [values])."""
-    text = 'dn: %s\nchangetype: modify\n' % target
-    for op, attr, values in changes:
-        text += '%s: %s\n' % (op, attr)
-        for v in values:
-            text += '%s: %s\n' % (attr, v)
-        text += '-\n'
-    return text
+mod = harness.modify_ldif
 
 
 class UpdateTest(ServerTestCase):
