@@ -84,6 +84,14 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
       ->capture_default_str();
   app.add_option("--write-timeout", s.write_timeout, "Seconds a client may stop reading responses")
       ->capture_default_str();
+  auto& t = c.bind_throttle;
+  app.add_option("--failed-bind-limit", t.limit,
+                 "Failed binds from one client address within --failed-bind-window before that address is refused "
+                 "(busy) for a whole window; 0 disables")
+      ->capture_default_str();
+  app.add_option("--failed-bind-window", t.window, "Seconds of the failed-bind rate limit window and block")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
 void AddKmsOptions(CLI::App& app, ServerConfig& c) {

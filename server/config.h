@@ -48,6 +48,7 @@ struct ServerConfig {
   std::vector<std::string> self_writable_attributes = backend::DefaultSelfWritableAttributes();
   net::SessionLimits session_limits;
   net::ListenerLimits listener_limits;
+  frontend::BindThrottleOptions bind_throttle;  // failed binds per source address
   std::string config_file;
   // KMS (docs/kms.md)
   std::string kms_listen;                      // HTTP JSON API (AWS KMS JSON 1.1), e.g. 127.0.0.1:3390; empty: off

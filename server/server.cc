@@ -101,7 +101,9 @@ Status Server::Init() {
   fo.tls_available = true;
   fo.vendor_version = kVersion;
   fo.audit_successful_binds = config_.audit_successful_binds;
-  frontend_ = std::make_unique<frontend::Frontend>(*directory_, *pool_, fo, access_log_, &kms_->audit());
+  bind_throttle_ = std::make_unique<frontend::BindThrottle>(clock_, config_.bind_throttle);
+  frontend_ = std::make_unique<frontend::Frontend>(*directory_, *pool_, fo, access_log_, &kms_->audit(),
+                                                   bind_throttle_.get());
   tracker_ = std::make_unique<net::ConnectionTracker>(config_.listener_limits);
 
   auto tls_provider = [this] { return tls_.Get(); };

@@ -48,6 +48,7 @@ class Server {
   std::unique_ptr<DirectoryKms> kms_;  // before directory_: its sealer borrows the KMS
   std::unique_ptr<backend::Directory> directory_;
   std::unique_ptr<kms::HttpApi> kms_http_;
+  std::unique_ptr<frontend::BindThrottle> bind_throttle_;  // before frontend_, which borrows it
   std::unique_ptr<frontend::Frontend> frontend_;
   net::TlsContextHolder tls_;
   std::unique_ptr<net::ConnectionTracker> tracker_;

@@ -1,5 +1,6 @@
 // Bind (RFC 4511 §4.2, RFC 4513 §5): simple binds by DN, UPN or down-level
-// name; anonymous binds; unauthenticated binds refused.
+// name; anonymous binds; unauthenticated binds refused; failed binds
+// rate-limited per source address (busy, 51).
 #include "lib/base/secure_bytes.h"
 #include "lib/net/offload.h"
 #include "server/frontend/frontend.h"
@@ -48,6 +49,20 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::Bind
     co_return ldap::LdapResult{ResultCode::kStrongerAuthRequired, "",
                                "simple bind with a password requires TLS (use StartTLS or ldaps)", {}};
   }
+  if (bind_throttle_) {
+    if (auto wait = bind_throttle_->RetryAfter(ctx.session->peer_address())) {
+      // Refused before the password is looked at, so the answer reveals nothing.
+      WipeString(request.password);
+      const auto& limits = bind_throttle_->options();
+      Status refused = Error(ResultCode::kBusy,
+                             "too many failed binds from " + ctx.session->peer_address() + " (limit " +
+                                 std::to_string(limits.limit) + " within " + std::to_string(limits.window.count()) +
+                                 " s); retry in " + std::to_string(wait->count()) + " s");
+      co_await net::Offload(pool_, [&] { Audit(*ctx.session, "Bind", request.name, refused, true); });
+      ctx.detail = "throttled=failed-bind-limit";
+      co_return ToLdapResult(refused);
+    }
+  }
   // Lambdas passed to co_await capture by reference only: GCC 12 destroys
   // owning captures of a temporary inside a co_await expression twice.
   bool audit_success;
@@ -57,6 +72,9 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::Bind
   }
   auto principal = co_await net::Offload(pool_, [&] {
     auto who = directory_.Authenticate(request.name, request.password);
+    if (!who.ok() && who.status().code() == ResultCode::kInvalidCredentials && bind_throttle_) {
+      bind_throttle_->RecordFailure(ctx.session->peer_address());
+    }
     if (!who.ok() || audit_success) Audit(*ctx.session, "Bind", request.name, who.status(), true);
     return who;
   });

@@ -12,8 +12,13 @@ ldap::LdapResult ToLdapResult(const Status& status) {
 }
 
 Frontend::Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, FrontendOptions options,
-                   std::shared_ptr<spdlog::logger> access_log, kms::AuditTrail* audit)
-    : directory_(directory), pool_(pool), options_(std::move(options)), log_(std::move(access_log)), audit_(audit) {}
+                   std::shared_ptr<spdlog::logger> access_log, kms::AuditTrail* audit, BindThrottle* bind_throttle)
+    : directory_(directory),
+      pool_(pool),
+      options_(std::move(options)),
+      log_(std::move(access_log)),
+      audit_(audit),
+      bind_throttle_(bind_throttle) {}
 
 void Frontend::Audit(const net::Session& session, std::string_view event, std::string_view target,
                      const Status& status, bool read_only) const {

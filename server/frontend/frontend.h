@@ -16,6 +16,7 @@
 #include "lib/net/session.h"
 #include "lib/kms/audit.h"
 #include "server/backend/directory.h"
+#include "server/frontend/bind_throttle.h"
 
 namespace simplead::frontend {
 
@@ -39,8 +40,10 @@ class Frontend final : public net::RequestHandler {
  public:
   // `audit` (optional, borrowed) receives the security events: failed binds,
   // password changes and writes, with eventSource "ldap" and never a secret.
+  // `bind_throttle` (optional, borrowed) rate-limits failed binds per address.
   Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, FrontendOptions options,
-           std::shared_ptr<spdlog::logger> access_log, kms::AuditTrail* audit = nullptr);
+           std::shared_ptr<spdlog::logger> access_log, kms::AuditTrail* audit = nullptr,
+           BindThrottle* bind_throttle = nullptr);
 
   boost::asio::awaitable<void> Handle(std::shared_ptr<net::Session> session, std::shared_ptr<net::Operation> op,
                                       ldap::Request request) override;
@@ -88,6 +91,7 @@ class Frontend final : public net::RequestHandler {
   FrontendOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   kms::AuditTrail* audit_;
+  BindThrottle* bind_throttle_;
 };
 
 }  // namespace simplead::frontend
