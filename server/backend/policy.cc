@@ -78,7 +78,7 @@ Status CheckPasswordQuality(const PasswordPolicy& policy, std::string_view passw
   size_t chars = 0;
   for (unsigned char c : password) chars += (c & 0xC0) != 0x80;
   if (chars < policy.min_length) {
-    return Error(ResultCode::kConstraintViolation, "password is too short: at least " +
+    return Error(ResultCode::kConstraintViolation, std::string(kPasswordTooShort) + ": at least " +
                                                        std::to_string(policy.min_length) + " characters (policy " +
                                                        policy.source + ")");
   }
@@ -92,17 +92,38 @@ Status CheckPasswordQuality(const PasswordPolicy& policy, std::string_view passw
   }
   if (upper + lower + digit + other < 3) {
     return Error(ResultCode::kConstraintViolation,
-                 "password does not meet complexity: use three of upper case, lower case, digits and symbols "
+                 std::string(kPasswordNotComplex) + ": use three of upper case, lower case, digits and symbols "
                  "(policy " + policy.source + ")");
   }
   std::string lower_password = Lower(password);
   for (const auto& name : account_names) {
     if (name.size() >= 3 && lower_password.find(Lower(name)) != std::string::npos) {
       return Error(ResultCode::kConstraintViolation,
-                   "password does not meet complexity: it contains the account name (policy " + policy.source + ")");
+                   std::string(kPasswordNotComplex) + ": it contains the account name (policy " + policy.source + ")");
     }
   }
   return Status::Ok();
+}
+
+std::optional<int> PasswordPolicyErrorOf(const Status& status) {
+  const std::string& m = status.message();
+  auto starts = [&](std::string_view prefix) { return m.rfind(prefix, 0) == 0; };
+  if (status.code() == ResultCode::kInvalidCredentials) {
+    // AD's bind diagnostics ("... data 775, v4563").
+    if (m.find("data 775") != std::string::npos) return 1;
+    if (m.find("data 532") != std::string::npos) return 0;
+    if (m.find("data 773") != std::string::npos) return 2;
+    return std::nullopt;
+  }
+  if (starts(kPasswordTooShort)) return 6;
+  if (starts(kPasswordNotComplex)) return 5;
+  if (starts(kPasswordTooYoung)) return 7;
+  if (starts(kPasswordInHistory)) return 8;
+  if (m.find("requires the old password") != std::string::npos ||
+      m.find("requires deleting the old one") != std::string::npos) {
+    return 4;
+  }
+  return std::nullopt;
 }
 
 }  // namespace simplead::backend

@@ -41,4 +41,17 @@ PasswordPolicy SettingsObjectPolicy(const ldap::Entry& pso);
 Status CheckPasswordQuality(const PasswordPolicy& policy, std::string_view password,
                             const std::vector<std::string>& account_names);
 
+// How refusals begin, so that the password-policy control (below) can name
+// them for clients that ask.
+inline constexpr std::string_view kPasswordTooShort = "password is too short";
+inline constexpr std::string_view kPasswordNotComplex = "password does not meet complexity";
+inline constexpr std::string_view kPasswordTooYoung = "password is too young to change";
+inline constexpr std::string_view kPasswordInHistory = "password was used before";
+
+// draft-behera-ldap-password-policy error (0 passwordExpired, 1 accountLocked,
+// 2 changeAfterReset, 4 mustSupplyOldPassword, 5 insufficientPasswordQuality,
+// 6 passwordTooShort, 7 passwordTooYoung, 8 passwordInHistory) for a refusal
+// of a bind or a password change; nullopt when the refusal is not a policy one.
+std::optional<int> PasswordPolicyErrorOf(const Status& status);
+
 }  // namespace simplead::backend

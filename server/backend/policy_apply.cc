@@ -71,7 +71,7 @@ Status Directory::CheckNewPassword(const Principal& who, const ldap::Entry& acco
     long long last_set = IntOf(account, "pwdLastSet", 0);
     if (last_set > 0 && ToFileTime(clock_.Now()) < last_set + policy.min_age.count() * 10'000'000LL) {
       return Error(ResultCode::kConstraintViolation,
-                   "password is too young to change: the minimum password age is " +
+                   std::string(kPasswordTooYoung) + ": the minimum password age is " +
                        std::to_string(policy.min_age.count()) + " s (policy " + policy.source + ")");
     }
   }
@@ -87,7 +87,7 @@ Status Directory::CheckNewPassword(const Principal& who, const ldap::Entry& acco
       auto match = auth::VerifyPassword(password, verifier->view());
       if (match.ok() && *match) {
         return Error(ResultCode::kConstraintViolation,
-                     "password was used before: the last " + std::to_string(policy.history_length) +
+                     std::string(kPasswordInHistory) + ": the last " + std::to_string(policy.history_length) +
                          " passwords cannot be reused (policy " + policy.source + ")");
       }
     }

@@ -11,7 +11,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::Bind
                                                         const std::vector<ldap::Control>& controls) {
   ctx.target_dn = request.name;
   for (const auto& c : controls) {
-    if (c.critical && c.oid != ldap::oid::kManageDsaIt) {
+    if (c.critical && c.oid != ldap::oid::kManageDsaIt && c.oid != ldap::oid::kPasswordPolicy) {
       WipeString(request.password);
       co_return ldap::LdapResult{ResultCode::kUnavailableCriticalExtension, "",
                                  "critical control " + c.oid + " is not supported for bind", {}};

@@ -1,5 +1,6 @@
 #include "server/frontend/frontend.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "lib/ldap/codec.h"
@@ -93,6 +94,7 @@ boost::asio::awaitable<void> Frontend::Handle(std::shared_ptr<net::Session> sess
   if (op->abandoned.load() || session->IsClosed()) {
     co_return;  // RFC 4511 §4.11: no response to an abandoned operation
   }
+  AddPasswordPolicyControl(ctx, request, result);
   if (std::holds_alternative<ldap::BindRequest>(request.op)) {
     session->Send(ldap::EncodeBindResponse(id, result, std::nullopt, ctx.response_controls));
   } else if (std::holds_alternative<ldap::ExtendedRequest>(request.op)) {
@@ -126,14 +128,32 @@ Result<backend::WriteOptions> Frontend::WriteControls(const std::vector<ldap::Co
       options.subtree_delete = true;
     } else if (c.oid == ldap::oid::kPermissiveModify && allow_permissive) {
       options.permissive_modify = true;
-    } else if (c.oid == ldap::oid::kManageDsaIt) {
-      // No referral objects are stored, so there is nothing to manage differently.
+    } else if (c.oid == ldap::oid::kManageDsaIt || c.oid == ldap::oid::kPasswordPolicy) {
+      // No referral objects are stored, so there is nothing to manage differently;
+      // the password-policy response is added by Handle().
     } else if (c.critical) {
       return Error(ResultCode::kUnavailableCriticalExtension,
                    "critical control " + c.oid + " is not supported for this operation");
     }
   }
   return options;
+}
+
+void Frontend::AddPasswordPolicyControl(Context& ctx, const ldap::Request& request,
+                                        const ldap::LdapResult& result) const {
+  bool asked = std::any_of(request.controls.begin(), request.controls.end(),
+                           [](const ldap::Control& c) { return c.oid == ldap::oid::kPasswordPolicy; });
+  if (!asked || result.code == ResultCode::kSuccess) return;
+  bool applies = std::holds_alternative<ldap::BindRequest>(request.op) ||
+                 std::holds_alternative<ldap::ModifyRequest>(request.op) ||
+                 std::holds_alternative<ldap::AddRequest>(request.op) ||
+                 std::holds_alternative<ldap::ExtendedRequest>(request.op);
+  if (!applies) return;
+  auto error = backend::PasswordPolicyErrorOf(Status(result.code, result.diagnostic));
+  if (!error) return;
+  ldap::PasswordPolicyResponse response;
+  response.error = *error;
+  ctx.response_controls.push_back({ldap::oid::kPasswordPolicy, false, ldap::EncodePasswordPolicyResponse(response)});
 }
 
 void Frontend::AddReadControls(Context& ctx, const backend::WriteOutcome& outcome) const {

@@ -80,6 +80,10 @@ class Frontend final : public net::RequestHandler {
                                               bool allow_post_read, bool allow_subtree_delete,
                                               bool allow_permissive) const;
   void AddReadControls(Context& ctx, const backend::WriteOutcome& outcome) const;
+  // draft-behera: a client that sent the password-policy request control
+  // gets the response control naming the policy error of a refused bind or
+  // password change (accountLocked, passwordTooShort, passwordInHistory...).
+  void AddPasswordPolicyControl(Context& ctx, const ldap::Request& request, const ldap::LdapResult& result) const;
   // Appends one "ldap" event; blocks (fsync), so call it from a worker. A
   // failure to write is logged: the LDAP answer is already decided.
   void Audit(const net::Session& session, std::string_view event, std::string_view target, const Status& status,

@@ -431,6 +431,51 @@ class PasswordPolicyTest(ServerTestCase):
         conn.unbind_s()
         self.assertOk(s.ldapwhoami(bind=(self.dn('hist-user'), 'Hs8-Second-Pw!')))
 
+    def _ppolicy_error(self, call):
+        """Runs call(serverctrls) expecting an LDAP error; returns (exception, ppolicy error name or None)."""
+        import ldap.controls.ppolicy as ppolicy
+        with self.assertRaises(ldap.LDAPError) as cm:
+            call([ppolicy.PasswordPolicyControl()])
+        info = cm.exception.args[0]
+        for raw in info.get('ctrls', []):
+            oid, _, value = raw
+            if oid == ppolicy.PasswordPolicyControl.controlType:
+                control = ppolicy.PasswordPolicyControl()
+                control.decodeControlValue(value)
+                return cm.exception, control.error
+        return cm.exception, None
+
+    def test_clients_asking_for_the_password_policy_control_get_its_error(self):
+        s = self.server
+        self.add(user_ldif('pp-user', password='Pp7-First-Pw!'))
+        dn = self.dn('pp-user')
+        conn = s.connect(bind=(dn, 'Pp7-First-Pw!'))
+        # Too short, then reused: passwordTooShort (6), passwordInHistory (8).
+        exc, error = self._ppolicy_error(lambda ctrls: conn.modify_ext_s(
+            dn, [(ldap.MOD_DELETE, 'userPassword', [b'Pp7-First-Pw!']), (ldap.MOD_ADD, 'userPassword', [b'Sh0rt!'])],
+            serverctrls=ctrls))
+        self.assertIsInstance(exc, ldap.CONSTRAINT_VIOLATION)
+        self.assertEqual(error, 6)
+        conn.passwd_s(dn, 'Pp7-First-Pw!', 'Pp8-Second-Pw!')
+        exc, error = self._ppolicy_error(lambda ctrls: conn.passwd_s(dn, 'Pp8-Second-Pw!', 'Pp7-First-Pw!',
+                                                                     serverctrls=ctrls))
+        self.assertEqual(error, 8)
+        conn.unbind_s()
+        # Locked: accountLocked (1) on the bind, also through ldapwhoami -e ppolicy.
+        for i in range(5):
+            self.assertRc(s.ldapwhoami(bind=(dn, 'Wrong-Guess-%d!' % i)), 49)
+        anonymous = s.connect(bind=None)
+        exc, error = self._ppolicy_error(lambda ctrls: anonymous.simple_bind_s(dn, 'Pp8-Second-Pw!', serverctrls=ctrls))
+        self.assertIsInstance(exc, ldap.INVALID_CREDENTIALS)
+        self.assertEqual(error, 1)
+        rc, out, err = s.ldapwhoami('-e', 'ppolicy', bind=(dn, 'Pp8-Second-Pw!'))
+        self.assertEqual(rc, 49)
+        self.assertIn('Account locked', out + err)
+        # Without the request control no response control is sent.
+        with self.assertRaises(ldap.INVALID_CREDENTIALS) as cm:
+            anonymous.simple_bind_s(dn, 'Pp8-Second-Pw!')
+        self.assertEqual(cm.exception.args[0].get('ctrls', []), [])
+
 
 # -- 5. resource limits --------------------------------------------------------
 
