@@ -276,7 +276,7 @@ class Directory {
                          const ldap::Entry* after, const std::string& csn);
   Status RewriteReferences(store::WriteTxn& txn, const std::string& old_dn_key, const std::string& old_dn,
                            const std::string& new_dn, const std::string& csn);
-  Status CheckAssertion(const WriteOptions& options, const ldap::Entry& entry) const;
+  Status CheckAssertion(const WriteOptions& options, const ldap::Entry& entry, const EntryAccess& access) const;
   Status PutWithIndexes(store::WriteTxn& txn, const store::StoredEntry& before_or_empty, store::EntryId id,
                         store::EntryId parent, const ldap::Entry& after, bool existed);
   uint32_t AllocateRid(store::WriteTxn& txn);

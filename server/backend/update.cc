@@ -72,9 +72,13 @@ bool ContainsKey(const std::vector<std::string>& values, const std::string& key)
 
 }  // namespace
 
-Status Directory::CheckAssertion(const WriteOptions& options, const ldap::Entry& entry) const {
+Status Directory::CheckAssertion(const WriteOptions& options, const ldap::Entry& entry,
+                                 const EntryAccess& access) const {
   if (!options.assertion) return Status::Ok();
-  if (schema::Evaluate(*options.assertion, entry, *schema_) != schema::Tri::kTrue) {
+  // Only what the caller may read takes part: no probing of hidden values through the control.
+  schema::EvalHooks hooks;
+  hooks.can_read = [&](const schema::AttributeType& at) { return CanReadAttribute(access, at); };
+  if (schema::Evaluate(*options.assertion, entry, *schema_, hooks) != schema::Tri::kTrue) {
     return Error(ResultCode::kAssertionFailed, "the assertion control's filter does not match the entry");
   }
   return Status::Ok();
@@ -428,7 +432,7 @@ Status Directory::Delete(const Principal& who, std::string_view dn_text, const W
   if (target) access = AccessTo(ctx, *target);
   if (!target || !access->AllowsEntry(kReadRight)) return NoSuchObject(ctx, dn, "entry");
   SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, *target, *access, kDeleteRight, "delete"));
-  SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry));
+  SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry, *access));
   if (DnKey(dn) == suffix_key_) return Error(ResultCode::kUnwillingToPerform, "the suffix entry cannot be deleted");
   // The subtree, parents before children; deleted children first.
   std::vector<store::StoredEntry> doomed{*target};
@@ -514,7 +518,7 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
       if (IsPasswordAttribute(lower) && !self) reset = true;
     }
   }
-  SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry));
+  SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry, *access));
   if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read, false);
 
   ldap::Entry updated = target->entry;
@@ -703,7 +707,7 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
   if (target) access = AccessTo(ctx, *target);
   if (!target || !access->AllowsEntry(kReadRight)) return NoSuchObject(ctx, dn, "entry");
   SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, *target, *access, kWriteRight, "rename"));
-  SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry));
+  SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry, *access));
   if (key == suffix_key_) return Error(ResultCode::kUnwillingToPerform, "the suffix entry cannot be renamed");
   ldap::Dn new_parent = dn.Parent();
   store::EntryId new_parent_id = target->parent;

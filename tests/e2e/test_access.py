@@ -34,15 +34,18 @@ mod = harness.modify_ldif
 
 class AccessControlTest(ServerTestCase):
     # A configured rule: anonymous may read names under OU=Public (and only there).
+    # And a helpdesk account that may write descriptions of users it cannot see all of.
     server_kwargs = {'extra_args': ['--access-rule', 'allow read on "%s" attrs=cn,ou,objectClass by anonymous'
-                                    % PUBLIC]}
+                                    % PUBLIC,
+                                    '--access-rule', 'allow write on "%s" attrs=description by dn="%s"'
+                                    % (USERS, 'CN=helpdesk,' + USERS)]}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         s = cls.server
         ldif = (user_ldif('alice', extra=['telephoneNumber: +1 555 0100', 'title: Engineer']) +
-                user_ldif('bob') + user_ldif('carol') + user_ldif('svc-reader') +
+                user_ldif('bob') + user_ldif('carol') + user_ldif('svc-reader') + user_ldif('helpdesk') +
                 ou_ldif('Sales') + ou_ldif('Marketing') + ou_ldif('Hidden') + ou_ldif('Public') +
                 group_ldif('Sales Admins', [CAROL], SALES) +
                 user_ldif('sam', SALES) + user_ldif('boss', SALES) +
@@ -149,6 +152,22 @@ class AccessControlTest(ServerTestCase):
                                             bind=me(ALICE))
         self.assertEqual(rc, 50, err)
         self.assertIn('simpleadAccessRule', err)
+
+    def test_the_assertion_control_cannot_probe_unreadable_values(self):
+        s = self.server
+        helpdesk = me('CN=helpdesk,' + USERS)
+        change = mod(BOB, ('replace', 'description', ['checked by helpdesk']))
+        # bob's badPwdCount is 1, but the helpdesk may not read it: the assertion is not true.
+        rc, _, err = s.ldapmodify(change, '-e', 'assert=(badPwdCount=1)', bind=helpdesk)
+        self.assertEqual(rc, 122, err)
+        rc, _, err = s.ldapmodify(change, '-e', 'assert=(!(badPwdCount=1))', bind=helpdesk)
+        self.assertEqual(rc, 122, err)
+        self.assertNotIn('description', s.get(BOB, 'description'))
+        # What it may read works as usual; the configured write rule holds.
+        self.assertOk(s.ldapmodify(change, '-e', 'assert=(cn=bob)', bind=helpdesk))
+        self.assertEqual(s.get(BOB, 'description')['description'], ['checked by helpdesk'])
+        self.assertRc(s.ldapmodify(mod(BOB, ('replace', 'title', ['x'])), bind=helpdesk), 50)
+        self.assertOk(s.ldapmodify(mod(BOB, ('delete', 'description', []))))
 
     # -- delegated administration ------------------------------------------
     def test_delegated_admin_creates_users_in_her_ou_and_nowhere_else(self):
