@@ -51,6 +51,14 @@ Result<std::string> ReadLastLine(int fd) {
 
 }  // namespace
 
+struct AuditTrail::Pending {
+  uint64_t previous_sequence = 0;
+  std::string previous_hash;
+  off_t offset_before = -1;
+  bool done = false;
+  Status status;
+};
+
 Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& path, const Clock& clock) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("open audit file " + path);
@@ -102,18 +110,27 @@ Result<std::string> AuditTrail::Append(const AuditEvent& e) {
     line["errorMessage"] = e.error_message;
   }
 
-  std::lock_guard lock(mu_);
-  line["sequenceNumber"] = last_sequence_ + 1;
-  line["previousLineSha256"] = last_line_hash_;
-  line["lineSha256"] = SelfHash(line);
-  std::string text = line.dump();
-
+  std::unique_lock lock(mu_);
   // Opened per line so that a trail made unwritable (or moved) is noticed at
   // once rather than written through a stale descriptor.
   int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("audit trail " + path_ + " is not writable");
   struct stat st {};
-  off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
+  bool have_stat = ::fstat(fd, &st) == 0;
+  uint64_t inode = have_stat ? static_cast<uint64_t>(st.st_ino) : 0;
+  if (sync_fd_ >= 0 && inode != sync_inode_ && !pending_.empty()) {
+    // The trail was replaced under us: make the old file's lines durable
+    // (or cut them off) before chaining onto them in the new one.
+    while (syncing_) synced_.wait(lock);
+    SyncPending(lock);
+  }
+  line["sequenceNumber"] = last_sequence_ + 1;
+  line["previousLineSha256"] = last_line_hash_;
+  line["lineSha256"] = SelfHash(line);
+  std::string text = line.dump();
+  // Size now (a sync above released the lock): where a failed write rolls back to.
+  have_stat = have_stat && ::fstat(fd, &st) == 0;
+  off_t before = have_stat ? st.st_size : -1;
   std::string data = text + "\n";
   std::string_view rest = data;
   Status st_write;
@@ -126,17 +143,70 @@ Result<std::string> AuditTrail::Append(const AuditEvent& e) {
     }
     rest.remove_prefix(static_cast<size_t>(n));
   }
-  if (st_write.ok() && ::fsync(fd) != 0) st_write = Errno("audit trail " + path_ + " fsync failed");
-  if (!st_write.ok() && before >= 0 && S_ISREG(st.st_mode)) {
-    if (::ftruncate(fd, before) != 0) {  // leave no torn line behind if we can
+  if (!st_write.ok()) {
+    if (before >= 0 && S_ISREG(st.st_mode) && ::ftruncate(fd, before) != 0) {  // leave no torn line behind
       st_write = Errno("audit trail " + path_ + " write failed and could not be rolled back");
     }
+    ::close(fd);
+    return st_write;
   }
-  ::close(fd);
-  if (!st_write.ok()) return st_write;
+  Pending me;
+  me.previous_sequence = last_sequence_;
+  me.previous_hash = last_line_hash_;
+  me.offset_before = before;
   ++last_sequence_;
   last_line_hash_ = Sha256Hex(text);
+  if (sync_fd_ >= 0) ::close(sync_fd_);
+  sync_fd_ = fd;
+  sync_inode_ = inode;
+  pending_.push_back(&me);
+  while (!me.done) {
+    if (!syncing_) {
+      SyncPending(lock);
+    } else {
+      synced_.wait(lock);
+    }
+  }
+  if (!me.status.ok()) return me.status;
   return event_id;
+}
+
+void AuditTrail::SyncPending(std::unique_lock<std::mutex>& lock) {
+  if (pending_.empty()) return;
+  syncing_ = true;
+  size_t batch = pending_.size();
+  int fd = ::dup(sync_fd_);
+  lock.unlock();
+  bool ok = fd >= 0 && ::fdatasync(fd) == 0;
+  Status failure = ok ? Status::Ok() : Errno("audit trail " + path_ + " fsync failed");
+  if (fd >= 0) ::close(fd);
+  lock.lock();
+  syncing_ = false;
+  if (ok) {
+    for (size_t i = 0; i < batch; ++i) {
+      pending_.front()->done = true;
+      pending_.pop_front();
+    }
+  } else {
+    // Nothing from the first unsynced line on is known durable, and every
+    // later line chains on it: cut them all off and resume the chain there.
+    Pending* first = pending_.front();
+    if (first->offset_before < 0 || ::ftruncate(sync_fd_, first->offset_before) != 0) {
+      failure = InternalError("audit trail " + path_ + " fsync failed and could not be rolled back");
+    }
+    last_sequence_ = first->previous_sequence;
+    last_line_hash_ = first->previous_hash;
+    for (Pending* p : pending_) {
+      p->status = failure;
+      p->done = true;
+    }
+    pending_.clear();
+  }
+  synced_.notify_all();
+}
+
+AuditTrail::~AuditTrail() {
+  if (sync_fd_ >= 0) ::close(sync_fd_);
 }
 
 Result<AuditVerification> VerifyAuditFile(const std::string& path) {

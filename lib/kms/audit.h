@@ -4,14 +4,21 @@
 // errorMessage, requestID, eventID, readOnly, resources) chained by SHA-256:
 // every line carries sequenceNumber, previousLineSha256 (of the raw bytes of
 // the line before; 64 zeros for the first) and lineSha256 (of the line's own
-// JSON without that field). Append() returns only once the line is fsynced;
-// when it fails the caller must fail the operation (fail closed).
+// JSON without that field). Append() returns only once the line is durable
+// (fdatasync); when it fails the caller must fail the operation (fail closed).
+// Concurrent appends share one fdatasync (group commit): each writes its line
+// in chain order, then the first to find no sync running syncs every line
+// written so far for all of them. If that sync fails, every unsynced line is
+// cut off the file and the chain resumes from the last durable one; their
+// appends all fail.
 // Used by the KMS (eventSource "kms.simplead") and by the LDAP server for its
 // security events (eventSource "ldap"). Never put a secret in an event.
 // AuditTrail is safe for concurrent use.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -58,13 +65,28 @@ class AuditTrail {
 
   const std::string& path() const { return path_; }
 
+  ~AuditTrail();
+  AuditTrail(const AuditTrail&) = delete;
+  AuditTrail& operator=(const AuditTrail&) = delete;
+
  private:
+  struct Pending;  // an append whose line is written but not yet durable
+
   AuditTrail(std::string path, const Clock& clock) : path_(std::move(path)), clock_(clock) {}
+  // Requires mu_ (held by `lock`): syncs every line written so far, or cuts
+  // them all off when the sync fails. Releases mu_ during the fdatasync.
+  void SyncPending(std::unique_lock<std::mutex>& lock);
+
   std::string path_;
   const Clock& clock_;
   std::mutex mu_;
+  std::condition_variable synced_;
   uint64_t last_sequence_ = 0;
   std::string last_line_hash_;
+  std::deque<Pending*> pending_;  // file order
+  bool syncing_ = false;
+  int sync_fd_ = -1;  // the descriptor of the newest line, kept for the group sync
+  uint64_t sync_inode_ = 0;
 };
 
 struct AuditVerification {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include "lib/kms/kms_test_util.h"
@@ -132,6 +134,50 @@ TEST_F(AuditTrailTest, UnwritableTrailFailsTheAppend) {
   e.event_source = "ldap";
   e.event_name = "Bind";
   EXPECT_FALSE((*trail)->Append(e).ok());
+}
+
+TEST_F(AuditTrailTest, ConcurrentAppendsShareSyncsAndKeepTheChain) {
+  auto trail = AuditTrail::Open(path_, clock_);
+  ASSERT_TRUE(trail.ok());
+  constexpr int kThreads = 8, kPerThread = 25;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        AuditEvent e;
+        e.event_source = "ldap";
+        e.event_name = "Modify";
+        e.request_parameters = {{"thread", t}, {"i", i}};
+        if (!(*trail)->Append(e).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto v = VerifyAuditFile(path_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->lines, 5u + kThreads * kPerThread);
+}
+
+TEST_F(AuditTrailTest, FailedAppendLeavesTheChainResumable) {
+  auto trail = AuditTrail::Open(path_, clock_);
+  ASSERT_TRUE(trail.ok());
+  std::string saved = path_ + ".saved";
+  ASSERT_EQ(::rename(path_.c_str(), saved.c_str()), 0);
+  ASSERT_EQ(::symlink("/dev/full", path_.c_str()), 0);
+  AuditEvent e;
+  e.event_source = "ldap";
+  e.event_name = "Bind";
+  EXPECT_FALSE((*trail)->Append(e).ok());
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  ASSERT_EQ(::rename(saved.c_str(), path_.c_str()), 0);
+  EXPECT_TRUE((*trail)->Append(e).ok());
+  auto v = VerifyAuditFile(path_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->lines, 6u);
 }
 
 TEST(AuditTrailOpenTest, RefusesATornLastLine) {

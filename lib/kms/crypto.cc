@@ -1,6 +1,7 @@
 #include "lib/kms/crypto.h"
 
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -44,6 +45,25 @@ Result<std::string> AesGcmSeal(const SecureBytes& key, std::string_view nonce, s
       EVP_EncryptFinal_ex(ctx.get(), o + plaintext.size(), &len) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagSize, o + plaintext.size()) != 1) {
     return InternalError("AES-GCM: encryption failed");
+  }
+  return out;
+}
+
+Result<SecureBytes> HkdfSha256(const SecureBytes& key, std::string_view salt, std::string_view info,
+                               size_t length) {
+  struct PkeyCtxDeleter {
+    void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+  };
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr));
+  if (!ctx || length == 0 || length > 255 * 32) return InternalError("HKDF: bad arguments");
+  SecureBytes out(length);
+  size_t out_len = length;
+  if (EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) != 1 ||
+      EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), U(salt), static_cast<int>(salt.size())) != 1 ||
+      EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), key.data(), static_cast<int>(key.size())) != 1 ||
+      EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), U(info), static_cast<int>(info.size())) != 1 ||
+      EVP_PKEY_derive(ctx.get(), out.data(), &out_len) != 1 || out_len != length) {
+    return InternalError("HKDF: derivation failed");
   }
   return out;
 }

@@ -48,6 +48,10 @@ Result<std::string> AesGcmSeal(const SecureBytes& key, std::string_view nonce, s
 Result<SecureBytes> AesGcmOpen(const SecureBytes& key, std::string_view nonce,
                                std::string_view ciphertext_and_tag, std::string_view aad);
 
+// HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` to
+// `length` bytes (1..8160).
+Result<SecureBytes> HkdfSha256(const SecureBytes& key, std::string_view salt, std::string_view info, size_t length);
+
 // Cryptographically secure random bytes (OpenSSL's DRBG).
 Result<SecureBytes> RandomSecureBytes(size_t n);
 Result<std::string> RandomString(size_t n);

@@ -103,6 +103,17 @@ TEST(Base64Test, RejectsGarbage) {
   EXPECT_FALSE(Base64Decode("ab!d").ok());
 }
 
+TEST(HkdfSha256Test, MatchesRfc5869TestCase1) {
+  auto ikm = HexDecode("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
+  auto salt = HexDecode("000102030405060708090a0b0c");
+  auto info = HexDecode("f0f1f2f3f4f5f6f7f8f9");
+  ASSERT_TRUE(ikm.ok() && salt.ok() && info.ok());
+  auto okm = HkdfSha256(SecureBytes(*ikm), *salt, *info, 42);
+  ASSERT_TRUE(okm.ok()) << okm.status().ToString();
+  EXPECT_EQ(HexEncode(okm->view()),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+}
+
 TEST(UuidTest, FormatsAndParsesVersion4) {
   std::string id = NewUuid();
   ASSERT_EQ(id.size(), 36u);

@@ -270,6 +270,12 @@ Result<KeyState> Kms::KeyStateOf(std::string_view key_id) {
   return k->state;
 }
 
+Result<uint32_t> Kms::CurrentKeyVersionOf(std::string_view key_id) {
+  std::lock_guard lock(mu_);
+  SIMPLEAD_ASSIGN_OR_RETURN(KeyRecord * k, Resolve(key_id));
+  return k->versions.empty() ? 0u : k->versions.back().version;
+}
+
 // ---- key management ------------------------------------------------------------
 
 Result<KeyMetadata> Kms::CreateKey(const Caller& caller, const CreateKeyRequest& r) {

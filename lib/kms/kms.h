@@ -199,6 +199,9 @@ class Kms {
   // Not an AWS operation and not audited: the state of a key, for caches
   // (SecretSealer) that must stop using a key the moment it is disabled.
   Result<KeyState> KeyStateOf(std::string_view key_id);
+  // Not audited either: the key's newest backing-key version (0 once
+  // destroyed), so such a cache can tell when a rotation outdated an entry.
+  Result<uint32_t> CurrentKeyVersionOf(std::string_view key_id);
 
   const KmsOptions& options() const { return options_; }
   std::string KeyArn(std::string_view key_id) const;

@@ -3,26 +3,43 @@
 namespace simplead::kms {
 namespace {
 
-constexpr uint8_t kSealedFormatVersion = 1;
+constexpr uint8_t kFormatPerValueKey = 1;  // read only
+constexpr uint8_t kFormatDerivedKey = 2;
+constexpr size_t kSaltSize = 16;
+constexpr std::string_view kDerivationLabel{"simplead sealed value v2\0", 25};
+constexpr char kPurposeKey[] = "simplead:purpose";
+constexpr char kPurpose[] = "sealed-values";
 
 struct SealedParts {
+  uint8_t format = 0;
   std::string_view encrypted_data_key;
   std::string_view header;  // everything authenticated before the ciphertext
+  std::string_view salt;    // format 2 only
   std::string_view nonce;
   std::string_view ciphertext;
 };
 
 Result<SealedParts> Split(std::string_view sealed) {
   auto bad = [] { return KmsStatus(KmsError::kInvalidCiphertext, "sealed value is truncated or not sealed"); };
-  if (sealed.size() < 3 || static_cast<uint8_t>(sealed[0]) != kSealedFormatVersion) return bad();
-  size_t n = static_cast<size_t>(static_cast<unsigned char>(sealed[1])) << 8 | static_cast<unsigned char>(sealed[2]);
-  if (sealed.size() < 3 + n + kGcmNonceSize + kGcmTagSize) return bad();
+  if (sealed.size() < 3) return bad();
   SealedParts p;
+  p.format = static_cast<uint8_t>(sealed[0]);
+  if (p.format != kFormatPerValueKey && p.format != kFormatDerivedKey) return bad();
+  size_t n = static_cast<size_t>(static_cast<unsigned char>(sealed[1])) << 8 | static_cast<unsigned char>(sealed[2]);
+  size_t salt = p.format == kFormatDerivedKey ? kSaltSize : 0;
+  if (sealed.size() < 3 + n + salt + kGcmNonceSize + kGcmTagSize) return bad();
   p.encrypted_data_key = sealed.substr(3, n);
-  p.nonce = sealed.substr(3 + n, kGcmNonceSize);
-  p.header = sealed.substr(0, 3 + n + kGcmNonceSize);
-  p.ciphertext = sealed.substr(3 + n + kGcmNonceSize);
+  p.salt = sealed.substr(3 + n, salt);
+  p.nonce = sealed.substr(3 + n + salt, kGcmNonceSize);
+  p.header = sealed.substr(0, 3 + n + salt + kGcmNonceSize);
+  p.ciphertext = sealed.substr(p.header.size());
   return p;
+}
+
+Result<SecureBytes> ValueKey(const SecureBytes& data_key, std::string_view salt, const std::string& canonical_context) {
+  std::string info(kDerivationLabel);
+  info += canonical_context;
+  return HkdfSha256(data_key, salt, info, 32);
 }
 
 }  // namespace
@@ -32,6 +49,11 @@ Result<SealedKeyVersion> SealedValueKeyVersion(std::string_view sealed) {
   auto h = ParseBlobHeader(p.encrypted_data_key);
   if (!h.ok()) return KmsStatus(KmsError::kInvalidCiphertext, h.status().message());
   return SealedKeyVersion{FormatUuid(h->key_id), h->key_version};
+}
+
+Result<uint8_t> SealedValueFormat(std::string_view sealed) {
+  SIMPLEAD_ASSIGN_OR_RETURN(SealedParts p, Split(sealed));
+  return p.format;
 }
 
 SecretSealer::SecretSealer(Kms& kms, Caller caller, std::string key_id, const Clock& clock,
@@ -82,35 +104,59 @@ bool SecretSealer::KeyEnabled() {
   return state.ok() && *state == KeyState::kEnabled;
 }
 
+EncryptionContext SecretSealer::DataKeyContext(const EncryptionContext& context) const {
+  EncryptionContext out{{kPurposeKey, kPurpose}};
+  for (const auto& k : options_.data_key_context_keys) {
+    if (auto it = context.find(k); it != context.end()) out.emplace(k, it->second);
+  }
+  return out;
+}
+
 Result<std::string> SecretSealer::Seal(std::string_view plaintext, const EncryptionContext& context) {
-  std::string ctx = CanonicalContext(context);
-  std::lock_guard lock(mu_);
-  Entry* e = encrypt_cache_.Find(ctx);
-  if (e != nullptr && (!Fresh(*e) || e->uses >= options_.max_messages_per_data_key || !KeyEnabled())) {
-    encrypt_cache_.Erase(ctx);
-    e = nullptr;
+  EncryptionContext key_context = DataKeyContext(context);
+  std::string cache_key = CanonicalContext(key_context);
+  SecureBytes data_key;
+  std::string encrypted_data_key;
+  {
+    std::lock_guard lock(mu_);
+    Entry* e = encrypt_cache_.Find(cache_key);
+    if (e != nullptr) {
+      auto current = kms_.CurrentKeyVersionOf(key_id_);
+      if (!Fresh(*e) || e->uses >= options_.max_messages_per_data_key || !KeyEnabled() || !current.ok() ||
+          e->key_version < *current) {
+        encrypt_cache_.Erase(cache_key);
+        e = nullptr;
+      }
+    }
+    if (e == nullptr) {
+      SIMPLEAD_ASSIGN_OR_RETURN(
+          DataKeyResult dk, kms_.GenerateDataKey(caller_, key_id_, DataKeySpec{"AES_256", std::nullopt}, key_context));
+      if (dk.ciphertext_blob.size() > 0xffff) return InternalError("encrypted data key too large");
+      encrypt_cache_.Put(cache_key,
+                         Entry{std::move(dk.plaintext), dk.ciphertext_blob, clock_.Now(), 0, dk.key_version});
+      e = encrypt_cache_.Find(cache_key);
+    }
+    ++e->uses;
+    data_key = e->data_key;
+    encrypted_data_key = e->encrypted_data_key;
   }
-  if (e == nullptr) {
-    SIMPLEAD_ASSIGN_OR_RETURN(DataKeyResult dk,
-                              kms_.GenerateDataKey(caller_, key_id_, DataKeySpec{"AES_256", std::nullopt}, context));
-    if (dk.ciphertext_blob.size() > 0xffff) return InternalError("encrypted data key too large");
-    encrypt_cache_.Put(ctx, Entry{std::move(dk.plaintext), dk.ciphertext_blob, clock_.Now(), 0});
-    e = encrypt_cache_.Find(ctx);
-  }
-  ++e->uses;
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string salt, RandomString(kSaltSize));
   SIMPLEAD_ASSIGN_OR_RETURN(std::string nonce, RandomString(kGcmNonceSize));
+  std::string ctx = CanonicalContext(context);
+  SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes value_key, ValueKey(data_key, salt, ctx));
   std::string out;
-  out.push_back(static_cast<char>(kSealedFormatVersion));
-  out.push_back(static_cast<char>(e->encrypted_data_key.size() >> 8));
-  out.push_back(static_cast<char>(e->encrypted_data_key.size() & 0xff));
-  out += e->encrypted_data_key;
+  out.push_back(static_cast<char>(kFormatDerivedKey));
+  out.push_back(static_cast<char>(encrypted_data_key.size() >> 8));
+  out.push_back(static_cast<char>(encrypted_data_key.size() & 0xff));
+  out += encrypted_data_key;
+  out += salt;
   out += nonce;
-  SIMPLEAD_ASSIGN_OR_RETURN(std::string ct, AesGcmSeal(e->data_key, nonce, plaintext, out + ctx));
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string ct, AesGcmSeal(value_key, nonce, plaintext, out + ctx));
   return out + ct;
 }
 
-Result<SecureBytes*> SecretSealer::DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
-                                               const std::string& canonical_context) {
+Result<SecureBytes> SecretSealer::DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
+                                             const std::string& canonical_context) {
   std::string cache_key(encrypted_data_key);
   AppendU32(cache_key, static_cast<uint32_t>(canonical_context.size()));
   cache_key += canonical_context;
@@ -121,45 +167,48 @@ Result<SecureBytes*> SecretSealer::DataKeyFor(std::string_view encrypted_data_ke
   }
   if (e == nullptr) {
     SIMPLEAD_ASSIGN_OR_RETURN(DecryptResult d, kms_.Decrypt(caller_, encrypted_data_key, context));
-    decrypt_cache_.Put(cache_key, Entry{std::move(d.plaintext), std::string(encrypted_data_key), clock_.Now(), 0});
+    decrypt_cache_.Put(cache_key, Entry{std::move(d.plaintext), std::string(encrypted_data_key), clock_.Now(), 0,
+                                        d.key_version});
     e = decrypt_cache_.Find(cache_key);
   }
-  return &e->data_key;
+  return e->data_key;
+}
+
+Status SecretSealer::AuditedMismatch() {
+  Status mismatch = KmsStatus(KmsError::kInvalidCiphertext, "sealed value does not match its encryption context");
+  Status audited = kms_.AuditRejectedCall(caller_, "Decrypt", mismatch);
+  return audited.ok() ? mismatch : audited;
 }
 
 Result<SecureBytes> SecretSealer::Open(std::string_view sealed, const EncryptionContext& context) {
   SIMPLEAD_ASSIGN_OR_RETURN(SealedParts p, Split(sealed));
   std::string ctx = CanonicalContext(context);
-  std::lock_guard lock(mu_);
-  SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes * data_key, DataKeyFor(p.encrypted_data_key, context, ctx));
-  auto plaintext = AesGcmOpen(*data_key, p.nonce, p.ciphertext, std::string(p.header) + ctx);
-  if (!plaintext.ok()) {
-    return KmsStatus(KmsError::kInvalidCiphertext, "sealed value does not match its encryption context");
+  bool derived = p.format == kFormatDerivedKey;
+  EncryptionContext key_context = derived ? DataKeyContext(context) : context;
+  SecureBytes data_key;
+  {
+    std::lock_guard lock(mu_);
+    SIMPLEAD_ASSIGN_OR_RETURN(data_key,
+                              DataKeyFor(p.encrypted_data_key, key_context, derived ? CanonicalContext(key_context) : ctx));
   }
+  std::string aad(p.header);
+  aad += ctx;
+  if (!derived) {
+    auto plaintext = AesGcmOpen(data_key, p.nonce, p.ciphertext, aad);
+    if (!plaintext.ok()) {
+      return KmsStatus(KmsError::kInvalidCiphertext, "sealed value does not match its encryption context");
+    }
+    return plaintext;
+  }
+  SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes value_key, ValueKey(data_key, p.salt, ctx));
+  auto plaintext = AesGcmOpen(value_key, p.nonce, p.ciphertext, aad);
+  if (!plaintext.ok()) return AuditedMismatch();
   return plaintext;
 }
 
 Result<std::string> SecretSealer::Rewrap(std::string_view sealed, const EncryptionContext& context) {
-  SIMPLEAD_ASSIGN_OR_RETURN(SealedParts p, Split(sealed));
-  std::string ctx = CanonicalContext(context);
-  std::lock_guard lock(mu_);
-  SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes * cached_key, DataKeyFor(p.encrypted_data_key, context, ctx));
-  SecureBytes data_key = *cached_key;
-  auto plaintext = AesGcmOpen(data_key, p.nonce, p.ciphertext, std::string(p.header) + ctx);
-  if (!plaintext.ok()) {
-    return KmsStatus(KmsError::kInvalidCiphertext, "sealed value does not match its encryption context");
-  }
-  SIMPLEAD_ASSIGN_OR_RETURN(ReEncryptResult r, kms_.ReEncrypt(caller_, p.encrypted_data_key, context, key_id_, context));
-  if (r.ciphertext_blob.size() > 0xffff) return InternalError("encrypted data key too large");
-  SIMPLEAD_ASSIGN_OR_RETURN(std::string nonce, RandomString(kGcmNonceSize));
-  std::string out;
-  out.push_back(static_cast<char>(kSealedFormatVersion));
-  out.push_back(static_cast<char>(r.ciphertext_blob.size() >> 8));
-  out.push_back(static_cast<char>(r.ciphertext_blob.size() & 0xff));
-  out += r.ciphertext_blob;
-  out += nonce;
-  SIMPLEAD_ASSIGN_OR_RETURN(std::string ct, AesGcmSeal(data_key, nonce, plaintext->view(), out + ctx));
-  return out + ct;
+  SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes plaintext, Open(sealed, context));
+  return Seal(plaintext.view(), context);
 }
 
 }  // namespace simplead::kms

@@ -3,20 +3,35 @@
 // like the AWS Encryption SDK's caching materials manager) so binds do not
 // call the KMS each time.
 //
-// Sealed value (format 1):
-//   [0]     format version 0x01
+// Sealed value, format 2 (what Seal and Rewrap write):
+//   [0]     format version 0x02
 //   [1..2]  u16 BE length N of the encrypted data key
-//   [3..]   the encrypted data key: a KMS ciphertext blob (envelope.h)
-//           made by GenerateDataKey(AES_256) under the sealer's CMK with the
-//           value's encryption context
-//   next 12 nonce, then AES-256-GCM ciphertext || tag of the value under
-//           the data key; AAD = all bytes before the ciphertext ||
-//           CanonicalContext(context).
-// The data key is wrapped with the full context, so a value copied to
-// another entry fails in the KMS (InvalidCiphertextException, audited).
-// Cache entries are keyed by context (encrypt) and by encrypted data key
-// plus context (decrypt); a cache hit is honoured only while the CMK is
-// Enabled, so disabling the key fails closed at once.
+//   [3..]   the encrypted data key: a KMS ciphertext blob (envelope.h) made
+//           by GenerateDataKey(AES_256) under the sealer's CMK with the
+//           *data-key context*: the value context's `data_key_context_keys`
+//           (the directory) plus {"simplead:purpose": "sealed-values"}
+//   next 16 salt, random per value
+//   next 12 nonce
+//   then    AES-256-GCM ciphertext || tag of the value under the per-value
+//           key HKDF-SHA256(data key, salt, "simplead sealed value v2" 0x00
+//           || CanonicalContext(context)); AAD = all bytes before the
+//           ciphertext || CanonicalContext(context).
+// One data key serves many values (up to max_messages_per_data_key seals),
+// so a warm cache opens every verifier of the directory without the KMS; the
+// full context (entry, attribute) still binds each value through both the
+// derived key and the AAD, so a value copied to another entry does not open.
+// Such a failure happens locally and is audited through
+// Kms::AuditRejectedCall ("Decrypt", InvalidCiphertextException).
+//
+// Format 1 (read, and rewritten as format 2 by Rewrap): as above without the
+// salt; the data key is wrapped with the value's full context and the value
+// is sealed under it directly (one data key, one KMS call, per value).
+//
+// Cache entries are keyed by data-key context (encrypt) and by encrypted data
+// key plus its context (decrypt); a hit is honoured only while the CMK is
+// Enabled (disabling the key fails closed at once), and a sealing key only
+// while it is on the CMK's newest version (after a rotation new values move
+// to the new version at once).
 // SecretSealer is safe for concurrent use.
 #pragma once
 
@@ -27,6 +42,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lib/kms/kms.h"
 
@@ -36,6 +52,8 @@ struct DataKeyCacheOptions {
   size_t max_entries = 1024;                      // per cache
   std::chrono::seconds max_age{300};
   uint64_t max_messages_per_data_key = 1000;      // Seal reuse bound
+  // Keys of a value's context that also bind its (shared) data key.
+  std::vector<std::string> data_key_context_keys = {"directory"};
 };
 
 struct SealedKeyVersion {
@@ -46,6 +64,9 @@ struct SealedKeyVersion {
 // Which CMK and backing-key version wrap a sealed value's data key.
 Result<SealedKeyVersion> SealedValueKeyVersion(std::string_view sealed);
 
+// The format version byte of a sealed value (1 or 2), or an error.
+Result<uint8_t> SealedValueFormat(std::string_view sealed);
+
 class SecretSealer {
  public:
   // `key_id` may be an alias (e.g. "alias/simplead/directory"). kms and
@@ -54,9 +75,8 @@ class SecretSealer {
 
   Result<std::string> Seal(std::string_view plaintext, const EncryptionContext& context);
   Result<SecureBytes> Open(std::string_view sealed, const EncryptionContext& context);
-  // Moves the value onto the CMK's newest version: its data key is
-  // re-wrapped by ReEncrypt (the key material itself stays) and the value is
-  // re-sealed under a fresh nonce, since the header it authenticates changed.
+  // Moves the value onto the CMK's newest version (and onto format 2): opens
+  // it and seals it again under a data key of the newest version.
   Result<std::string> Rewrap(std::string_view sealed, const EncryptionContext& context);
 
   void ClearCache();
@@ -67,6 +87,7 @@ class SecretSealer {
     std::string encrypted_data_key;
     Clock::TimePoint created;
     uint64_t uses = 0;
+    uint32_t key_version = 0;
   };
   // A small LRU map bounded in size; entries also expire by age.
   class Cache {
@@ -83,11 +104,14 @@ class SecretSealer {
     std::map<std::string, std::pair<Entry, std::list<std::string>::iterator>> map_;
   };
 
+  EncryptionContext DataKeyContext(const EncryptionContext& context) const;
   bool Fresh(const Entry& e) const;
-  // Requires mu_. The cached (or newly decrypted) data key of a value.
-  Result<SecureBytes*> DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
-                                  const std::string& canonical_context);
+  // Require mu_. The cached (or newly decrypted) data key of a value.
+  Result<SecureBytes> DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
+                                 const std::string& canonical_context);
   bool KeyEnabled();
+  // Audits a value that failed to open under a good data key (format 2).
+  Status AuditedMismatch();
 
   Kms& kms_;
   const Caller caller_;

@@ -80,6 +80,83 @@ TEST_F(SecretSealerTest, RewrapMovesValueToTheNewestVersion) {
   EXPECT_EQ(sealer_->Open(*sealed, Ctx("alice"))->view(), "verifier");
 }
 
+// A value as the format-1 sealer wrote it: one data key per value, wrapped
+// with the value's full context.
+std::string SealFormat1(Kms& kms, const Caller& caller, const std::string& key_id, std::string_view plaintext,
+                        const EncryptionContext& context) {
+  auto dk = kms.GenerateDataKey(caller, key_id, DataKeySpec{"AES_256", std::nullopt}, context);
+  EXPECT_TRUE(dk.ok());
+  std::string out;
+  out.push_back('\x01');
+  out.push_back(static_cast<char>(dk->ciphertext_blob.size() >> 8));
+  out.push_back(static_cast<char>(dk->ciphertext_blob.size() & 0xff));
+  out += dk->ciphertext_blob;
+  std::string nonce = *RandomString(kGcmNonceSize);
+  out += nonce;
+  return out + *AesGcmSeal(dk->plaintext, nonce, plaintext, out + CanonicalContext(context));
+}
+
+TEST_F(SecretSealerTest, SealWritesFormat2) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(*SealedValueFormat(*sealed), 2);
+}
+
+TEST_F(SecretSealerTest, Format1ValuesStillOpen) {
+  std::string v1 = SealFormat1(*h_->kms, h_->kms->ServiceCaller(), key_id_, "old verifier", Ctx("alice"));
+  EXPECT_EQ(*SealedValueFormat(v1), 1);
+  auto opened = sealer_->Open(v1, Ctx("alice"));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->view(), "old verifier");
+  EXPECT_FALSE(sealer_->Open(v1, Ctx("bob")).ok());
+}
+
+TEST_F(SecretSealerTest, RewrapTurnsFormat1IntoFormat2) {
+  std::string v1 = SealFormat1(*h_->kms, h_->kms->ServiceCaller(), key_id_, "old verifier", Ctx("alice"));
+  auto rewrapped = sealer_->Rewrap(v1, Ctx("alice"));
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.status().ToString();
+  EXPECT_EQ(*SealedValueFormat(*rewrapped), 2);
+  EXPECT_EQ(sealer_->Open(*rewrapped, Ctx("alice"))->view(), "old verifier");
+}
+
+TEST_F(SecretSealerTest, OneCachedDataKeyOpensEveryEntrysValue) {
+  std::vector<std::string> sealed;
+  for (int i = 0; i < 50; ++i) sealed.push_back(*sealer_->Seal("v" + std::to_string(i), Ctx("u" + std::to_string(i))));
+  sealer_->ClearCache();
+  size_t before = h_->AuditLines().size();
+  for (int i = 0; i < 50; ++i) {
+    auto opened = sealer_->Open(sealed[i], Ctx("u" + std::to_string(i)));
+    ASSERT_TRUE(opened.ok());
+    EXPECT_EQ(opened->view(), "v" + std::to_string(i));
+  }
+  EXPECT_EQ(h_->AuditLines().size(), before + 1);  // one Decrypt of the shared data key
+}
+
+TEST_F(SecretSealerTest, ValueUnderAnotherAttributeDoesNotOpen) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  EncryptionContext other = Ctx("alice");
+  other["attribute"] = "unicodePwd";
+  EXPECT_EQ(KmsErrorName(sealer_->Open(*sealed, other).status()), "InvalidCiphertextException");
+}
+
+TEST_F(SecretSealerTest, FlippedCiphertextByteDoesNotOpen) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  std::string bad = *sealed;
+  bad.back() ^= 1;
+  EXPECT_FALSE(sealer_->Open(bad, Ctx("alice")).ok());
+  bad = *sealed;
+  bad[bad.size() - 30] ^= 1;  // inside the salt/nonce/ciphertext
+  EXPECT_FALSE(sealer_->Open(bad, Ctx("alice")).ok());
+}
+
+TEST_F(SecretSealerTest, SealAfterRotationUsesTheNewestVersion) {
+  ASSERT_TRUE(sealer_->Seal("verifier", Ctx("alice")).ok());  // caches a version-1 data key
+  ASSERT_TRUE(h_->kms->RotateKeyOnDemand(h_->kms->ServiceCaller(), key_id_).ok());
+  auto sealed = sealer_->Seal("verifier", Ctx("bob"));
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(SealedValueKeyVersion(*sealed)->key_version, 2u);
+}
+
 TEST_F(SecretSealerTest, GarbageIsInvalidCiphertext) {
   EXPECT_EQ(KmsErrorName(sealer_->Open("junk", Ctx("alice")).status()), "InvalidCiphertextException");
   EXPECT_FALSE(SealedValueKeyVersion("").ok());
