@@ -40,8 +40,10 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--sync-writes", c.sync_writes, "Sync the write-ahead log on every commit")->capture_default_str();
   app.add_option("--block-cache-mb", c.block_cache_mb, "RocksDB block cache size, MiB")->capture_default_str();
   app.add_option("--entry-cache", c.entry_cache, "Decoded entries kept in memory")->capture_default_str();
-  app.add_option("--password-scheme", c.password_scheme, "Hash for new passwords: argon2id or pbkdf2-sha512")
-      ->check(CLI::IsMember({"argon2id", "pbkdf2-sha512"}))
+  app.add_option("--password-scheme", c.password_scheme,
+                 "Hash for new passwords: argon2id or pbkdf2-sha512 (ssha: salted SHA-1, for benchmarks against "
+                 "{SSHA} directories and migrations only; never for production)")
+      ->check(CLI::IsMember({"argon2id", "pbkdf2-sha512", "ssha"}))
       ->capture_default_str();
   app.add_option("--argon2-memory-kib", c.argon2_memory_kib, "Argon2id memory cost, KiB")->capture_default_str();
   app.add_option("--argon2-iterations", c.argon2_iterations, "Argon2id time cost")->capture_default_str();
@@ -178,7 +180,9 @@ backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
   o.server_size_limit = c.size_limit;
   o.server_time_limit = std::chrono::seconds(c.time_limit);
   o.hash_params.scheme =
-      c.password_scheme == "pbkdf2-sha512" ? auth::HashScheme::kPbkdf2Sha512 : auth::HashScheme::kArgon2id;
+      c.password_scheme == "pbkdf2-sha512" ? auth::HashScheme::kPbkdf2Sha512
+      : c.password_scheme == "ssha"        ? auth::HashScheme::kSsha
+                                           : auth::HashScheme::kArgon2id;
   o.hash_params.argon2_memory_kib = c.argon2_memory_kib;
   o.hash_params.argon2_iterations = c.argon2_iterations;
   o.access_rules = c.access_rules;

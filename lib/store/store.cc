@@ -7,7 +7,8 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "lib/store/entry_codec.h"
 #include "lib/store/keys.h"
@@ -175,6 +177,7 @@ struct Store::Impl {
   EntryCache cache;
 
   Result<std::optional<StoredEntry>> Get(EntryId id);
+  Result<std::shared_ptr<const StoredEntry>> GetShared(EntryId id);
   Result<std::optional<EntryId>> FindId(std::string_view normalized_dn) const;
 
   // Visits (key, value) of every key in `cf` starting with `prefix`.
@@ -196,18 +199,25 @@ struct Store::Impl {
   }
 };
 
-Result<std::optional<StoredEntry>> Store::Impl::Get(EntryId id) {
+Result<std::shared_ptr<const StoredEntry>> Store::Impl::GetShared(EntryId id) {
   uint64_t epoch = 0;
   if (cache.enabled()) {
-    if (auto hit = cache.Lookup(id, &epoch)) return std::optional<StoredEntry>(*hit);
+    if (auto hit = cache.Lookup(id, &epoch)) return hit;
   }
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), entries, keys::EntryKey(id), &value);
-  if (s.IsNotFound()) return std::optional<StoredEntry>();
+  if (s.IsNotFound()) return std::shared_ptr<const StoredEntry>();
   if (!s.ok()) return FromRocks(s, "store get");
   SIMPLEAD_ASSIGN_OR_RETURN(StoredEntry stored, DecodeEntryRecord(id, value));
-  if (cache.enabled()) cache.Insert(id, std::make_shared<const StoredEntry>(stored), epoch);
-  return std::optional<StoredEntry>(std::move(stored));
+  auto shared = std::make_shared<const StoredEntry>(std::move(stored));
+  if (cache.enabled()) cache.Insert(id, shared, epoch);
+  return shared;
+}
+
+Result<std::optional<StoredEntry>> Store::Impl::Get(EntryId id) {
+  SIMPLEAD_ASSIGN_OR_RETURN(auto shared, GetShared(id));
+  if (!shared) return std::optional<StoredEntry>();
+  return std::optional<StoredEntry>(*shared);
 }
 
 Result<std::optional<EntryId>> Store::Impl::FindId(std::string_view normalized_dn) const {
@@ -222,19 +232,33 @@ Result<std::optional<EntryId>> Store::Impl::FindId(std::string_view normalized_d
 
 // ---- WriteTxn ---------------------------------------------------------------
 
+// A plain WriteBatch: Get and FindId are the only reads a transaction makes
+// of its own writes, so those two keyspaces are mirrored in small maps rather
+// than indexing every key of the batch (most keys are index keys, never read
+// back; WriteBatchWithIndex spent a third of an import sorting them). The
+// batch applies in order, so a later Put or Delete of a key wins, as before.
 struct WriteTxn::Impl {
-  explicit Impl(Store::Impl* s) : store(s), batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+  explicit Impl(Store::Impl* s) : store(s) {}
 
   void Reset() {
     batch.Clear();
-    touched.clear();
+    index_ops.clear();
+    entries.clear();
+    dn2id.clear();
     max_id_plus_one = 0;
   }
 
   Store::Impl* store;
-  rocksdb::WriteBatchWithIndex batch;
-  std::unordered_set<EntryId> touched;  // entry ids written in this txn
-  uint64_t max_id_plus_one = 0;         // meta next-id value written in this txn
+  rocksdb::WriteBatch batch;
+  // Index keys (key, put?) in call order. Commit appends them to the batch
+  // sorted by key (stable, so the last op on a key still wins): RocksDB's
+  // skip list inserts keys that arrive in order much faster than scattered
+  // ones, and an import writes ~30 index keys per entry.
+  std::vector<std::pair<std::string, bool>> index_ops;
+  // Entry records (encoded) and dn2id values written here; nullopt: deleted.
+  std::unordered_map<EntryId, std::optional<std::string>> entries;
+  std::unordered_map<std::string, std::optional<EntryId>> dn2id;
+  uint64_t max_id_plus_one = 0;  // meta next-id value written in this txn
 };
 
 WriteTxn::WriteTxn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -245,10 +269,12 @@ WriteTxn::~WriteTxn() = default;
 void WriteTxn::PutEntry(EntryId id, EntryId parent, std::string_view normalized_dn, const ldap::Entry& entry) {
   Store::Impl& s = *impl_->store;
   std::string key = keys::EntryKey(id);
-  impl_->batch.Put(s.entries, key, EncodeEntryRecord(parent, entry)).PermitUncheckedError();
+  std::string record = EncodeEntryRecord(parent, entry);
+  impl_->batch.Put(s.entries, key, record).PermitUncheckedError();
   impl_->batch.Put(s.dn2id, ToSlice(normalized_dn), key).PermitUncheckedError();
   impl_->batch.Put(s.children, keys::ChildKey(parent, id), rocksdb::Slice()).PermitUncheckedError();
-  impl_->touched.insert(id);
+  impl_->entries[id] = std::move(record);
+  impl_->dn2id[std::string(normalized_dn)] = id;
   // Persist the id high-water mark with the entry, so ids never repeat even
   // after the highest entry is deleted.
   uint64_t next = id + 1;
@@ -263,16 +289,16 @@ void WriteTxn::DeleteEntry(EntryId id, EntryId parent, std::string_view normaliz
   impl_->batch.Delete(s.entries, keys::EntryKey(id)).PermitUncheckedError();
   impl_->batch.Delete(s.dn2id, ToSlice(normalized_dn)).PermitUncheckedError();
   impl_->batch.Delete(s.children, keys::ChildKey(parent, id)).PermitUncheckedError();
-  impl_->touched.insert(id);
+  impl_->entries[id] = std::nullopt;
+  impl_->dn2id[std::string(normalized_dn)] = std::nullopt;
 }
 
 void WriteTxn::AddIndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id) {
-  impl_->batch.Put(impl_->store->index, keys::IndexKey(kind, attribute, key, id), rocksdb::Slice())
-      .PermitUncheckedError();
+  impl_->index_ops.emplace_back(keys::IndexKey(kind, attribute, key, id), true);
 }
 
 void WriteTxn::RemoveIndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id) {
-  impl_->batch.Delete(impl_->store->index, keys::IndexKey(kind, attribute, key, id)).PermitUncheckedError();
+  impl_->index_ops.emplace_back(keys::IndexKey(kind, attribute, key, id), false);
 }
 
 void WriteTxn::AppendChange(const ChangeRecord& change) {
@@ -288,28 +314,18 @@ void WriteTxn::DeleteMeta(std::string_view key) {
 }
 
 Result<std::optional<StoredEntry>> WriteTxn::Get(EntryId id) const {
-  Store::Impl& s = *impl_->store;
   // Untouched ids go through the store (and its cache).
-  if (!impl_->touched.contains(id)) return s.Get(id);
-  std::string value;
-  rocksdb::Status st =
-      impl_->batch.GetFromBatchAndDB(s.db.get(), rocksdb::ReadOptions(), s.entries, keys::EntryKey(id), &value);
-  if (st.IsNotFound()) return std::optional<StoredEntry>();
-  if (!st.ok()) return FromRocks(st, "txn get");
-  SIMPLEAD_ASSIGN_OR_RETURN(StoredEntry stored, DecodeEntryRecord(id, value));
+  auto it = impl_->entries.find(id);
+  if (it == impl_->entries.end()) return impl_->store->Get(id);
+  if (!it->second) return std::optional<StoredEntry>();
+  SIMPLEAD_ASSIGN_OR_RETURN(StoredEntry stored, DecodeEntryRecord(id, *it->second));
   return std::optional<StoredEntry>(std::move(stored));
 }
 
 Result<std::optional<EntryId>> WriteTxn::FindId(std::string_view normalized_dn) const {
-  Store::Impl& s = *impl_->store;
-  std::string value;
-  rocksdb::Status st =
-      impl_->batch.GetFromBatchAndDB(s.db.get(), rocksdb::ReadOptions(), s.dn2id, ToSlice(normalized_dn), &value);
-  if (st.IsNotFound()) return std::optional<EntryId>();
-  if (!st.ok()) return FromRocks(st, "txn dn lookup");
-  auto id = keys::ParseEntryKey(value);
-  if (!id) return InternalError("corrupt dn2id record for '" + std::string(normalized_dn) + "'");
-  return std::optional<EntryId>(*id);
+  auto it = impl_->dn2id.find(std::string(normalized_dn));
+  if (it == impl_->dn2id.end()) return impl_->store->FindId(normalized_dn);
+  return it->second;
 }
 
 Status WriteTxn::Commit() { return Commit(impl_->store->options.sync_writes); }
@@ -320,12 +336,22 @@ Status WriteTxn::Commit(bool sync) {
     impl_->Reset();
     return Error(ResultCode::kUnwillingToPerform, "store is open read-only");
   }
-  if (impl_->batch.GetWriteBatch()->Count() == 0) return Status::Ok();
+  auto& ops = impl_->index_ops;
+  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [key, put] : ops) {
+    if (put) {
+      impl_->batch.Put(s.index, key, rocksdb::Slice()).PermitUncheckedError();
+    } else {
+      impl_->batch.Delete(s.index, key).PermitUncheckedError();
+    }
+  }
+  ops.clear();
+  if (impl_->batch.Count() == 0) return Status::Ok();
   rocksdb::WriteOptions wo;
   wo.sync = sync && s.options.sync_writes;
-  rocksdb::Status st = s.db->Write(wo, impl_->batch.GetWriteBatch());
+  rocksdb::Status st = s.db->Write(wo, &impl_->batch);
   if (st.ok()) {
-    for (EntryId id : impl_->touched) s.cache.Invalidate(id);
+    for (const auto& [id, record] : impl_->entries) s.cache.Invalidate(id);
     uint64_t next = impl_->max_id_plus_one;
     if (next > 0) {
       // Writers are serialised by the caller; max() guards against ids chosen
@@ -383,6 +409,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
 
   auto cache = rocksdb::NewLRUCache(std::max<size_t>(options.block_cache_bytes, 1 << 20));
+  if (options.memtable_budget_bytes > 0 && !options.read_only) {
+    db_options.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(options.memtable_budget_bytes, cache);
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, MakeCfOptions(cache, false, false));
   descriptors.emplace_back(keys::kEntriesCf, MakeCfOptions(cache, true, false));
@@ -460,6 +490,8 @@ Result<std::optional<EntryId>> Store::FindId(std::string_view normalized_dn) con
 }
 
 Result<std::optional<StoredEntry>> Store::Get(EntryId id) const { return impl_->Get(id); }
+
+Result<std::shared_ptr<const StoredEntry>> Store::GetShared(EntryId id) const { return impl_->GetShared(id); }
 
 Status Store::ForEachChild(EntryId parent, const std::function<bool(EntryId)>& fn) const {
   Status bad;

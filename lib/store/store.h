@@ -32,6 +32,10 @@ struct StoreOptions {
   bool read_only = false;
   bool sync_writes = true;                    // every Commit() is durable
   size_t block_cache_bytes = 64 * 1024 * 1024;
+  // Every column family's memtables together, charged to the block cache so
+  // that both stay within block_cache_bytes; 0 leaves RocksDB's defaults (up
+  // to two 64 MiB memtables per column family).
+  size_t memtable_budget_bytes = 32 * 1024 * 1024;
   size_t entry_cache_entries = 20000;         // decoded-entry cache; 0 disables
 };
 
@@ -107,6 +111,9 @@ class Store {
 
   Result<std::optional<EntryId>> FindId(std::string_view normalized_dn) const;
   Result<std::optional<StoredEntry>> Get(EntryId id) const;
+  // As Get, without the copy: the immutable record the entry cache holds
+  // (null when there is no such entry). Cheaper for read-only callers.
+  Result<std::shared_ptr<const StoredEntry>> GetShared(EntryId id) const;
   // Visit direct children; the callback returns false to stop early.
   Status ForEachChild(EntryId parent, const std::function<bool(EntryId)>& fn) const;
   Result<bool> HasChildren(EntryId id) const;

@@ -234,6 +234,41 @@ TEST_F(StoreTest, TxnReadsItsOwnWrites) {
   EXPECT_FALSE(txn.FindId(Norm("dc=example,dc=com"))->has_value());
 }
 
+TEST_F(StoreTest, IndexKeyAddedThenRemovedInOneTxnIsAbsent) {
+  EntryId root = AddRoot();
+  auto txn = store_->BeginWrite();
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "x", root);
+  txn.RemoveIndexKey(IndexKind::kEquality, "cn", "x", root);
+  txn.RemoveIndexKey(IndexKind::kEquality, "cn", "y", root);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "y", root);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_TRUE(Indexed(IndexKind::kEquality, "cn", "x").empty());
+  EXPECT_EQ(Indexed(IndexKind::kEquality, "cn", "y"), std::vector<EntryId>{root});
+}
+
+TEST_F(StoreTest, GetSharedReturnsTheRecordWithoutCopying) {
+  EntryId root = AddRoot();
+  auto first = store_->GetShared(root);
+  ASSERT_TRUE(first.ok());
+  ASSERT_NE(*first, nullptr);
+  EXPECT_EQ(*(*first)->entry.First("cn"), "root");
+  auto second = store_->GetShared(root);
+  EXPECT_EQ(first->get(), second->get());  // the cached record, shared
+  auto missing = store_->GetShared(999);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, nullptr);
+}
+
+TEST_F(StoreTest, GetSharedSeesACommittedChange) {
+  EntryId root = AddRoot();
+  auto before = *store_->GetShared(root);
+  auto txn = store_->BeginWrite();
+  txn.PutEntry(root, kNoEntry, Norm("dc=example,dc=com"), MakeEntry("dc=example,dc=com", "changed"));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*before->entry.First("cn"), "root");  // a held snapshot does not change
+  EXPECT_EQ(*(*store_->GetShared(root))->entry.First("cn"), "changed");
+}
+
 TEST_F(StoreTest, UncommittedTxnWritesNothing) {
   EntryId id = store_->AllocateId();
   {

@@ -138,7 +138,20 @@ Result<Principal> Directory::Authenticate(std::string_view name, std::string_vie
     }
     lockout_expired = true;
   }
-  SIMPLEAD_ASSIGN_OR_RETURN(bool matched, VerifyEntryPassword(entry, password));
+  // Each verifier is opened once: the same plaintext answers "does it match"
+  // and "does it need re-hashing" (opening is a KMS data-key lookup).
+  bool matched = false;
+  bool rehash = false;
+  for (const auto& sealed : entry.Values("userPassword")) {
+    auto verifier = sealer_->Open(sealed, SecretContextFor(entry, "userPassword"));
+    if (!verifier.ok()) {
+      if (verifier.status().code() == ResultCode::kUnavailable) return verifier.status();
+      continue;  // a verifier that does not open (tampered, moved) never matches
+    }
+    auto ok = auth::VerifyPassword(password, verifier->view());
+    if (ok.ok() && *ok) matched = true;
+    if (auth::NeedsRehash(verifier->view(), options_.hash_params)) rehash = true;
+  }
   if (!matched) {
     if (TracksLockout(entry)) RecordBadPassword(resolved->id, policy);
     return bad;
@@ -161,11 +174,6 @@ Result<Principal> Directory::Authenticate(std::string_view name, std::string_vie
   }
   bool reset_counters = IntValue(entry, "badPwdCount", 0) != 0 || lockout_expired;
   // Upgrade imported or weaker verifiers now that we know the password.
-  bool rehash = false;
-  for (const auto& sealed : entry.Values("userPassword")) {
-    auto verifier = sealer_->Open(sealed, SecretContextFor(entry, "userPassword"));
-    if (verifier.ok() && auth::NeedsRehash(verifier->view(), options_.hash_params)) rehash = true;
-  }
   if (rehash || reset_counters) {
     std::optional<std::string> hash;
     if (rehash) {

@@ -107,17 +107,34 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Search(Context& ctx, ldap::Se
   auto session = ctx.session;
   auto op = ctx.op;
   std::chrono::seconds write_timeout{60};
-  Status st = co_await net::Offload(pool_, [&] {
-    return directory_.Search(
+  Status st;
+  if (params.scope == ldap::SearchScope::kBase && !params.paged && params.sort.empty()) {
+    // A base-scope read examines one entry, usually from the entry cache: the
+    // hop to the worker pool and back costs more than the read, so it runs
+    // here. It sends at most one entry, so it never waits for room (waiting
+    // on this thread could stall the writer that makes the room).
+    st = directory_.Search(
         who, params,
         [&](const ldap::Entry& e) {
           if (op->abandoned.load() || session->IsClosed()) return false;
           session->Send(ldap::EncodeSearchEntry(op->message_id, e.dn().ToString(), e.attributes(), params.types_only));
-          // Backpressure: a client that stops reading holds a worker only this long.
-          return session->WaitForRoom(std::chrono::steady_clock::now() + write_timeout);
+          return true;
         },
         &op->abandoned, &outcome);
-  });
+  } else {
+    st = co_await net::Offload(pool_, [&] {
+      return directory_.Search(
+          who, params,
+          [&](const ldap::Entry& e) {
+            if (op->abandoned.load() || session->IsClosed()) return false;
+            session->Send(
+                ldap::EncodeSearchEntry(op->message_id, e.dn().ToString(), e.attributes(), params.types_only));
+            // Backpressure: a client that stops reading holds a worker only this long.
+            return session->WaitForRoom(std::chrono::steady_clock::now() + write_timeout);
+          },
+          &op->abandoned, &outcome);
+    });
+  }
   if (!st.ok()) co_return ToLdapResult(st);
   if (outcome.paged_response) {
     ctx.response_controls.push_back({ldap::oid::kPagedResults, false, ldap::EncodePagedResults(*outcome.paged_response)});
