@@ -18,6 +18,7 @@ REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
 USERS=1000 DURATION=5 WARMUP=1 CONNS=4 DEPTH=2 SIMPLEAD="" BUILD_DIR="$REPO_DIR/build" WORKDIR=""
 # "label|simplead flags", cheapest first (each must be at least as costly as the one before).
 SETTINGS=(
+  "{SSHA} kept (--password-scheme ssha, benchmarks only)|--password-scheme ssha"
   "argon2id m=8KiB t=1|--argon2-memory-kib 8 --argon2-iterations 1"
   "argon2id m=1MiB t=1|--argon2-memory-kib 1024 --argon2-iterations 1"
   "argon2id m=4MiB t=2|--argon2-memory-kib 4096 --argon2-iterations 2"

@@ -113,7 +113,7 @@ def main():
                       file=sys.stderr)
                 bad = True
     print(f"simplead password hash: {meta.get('simplead_hash', '?')}"
-          f"{' (cheapest Argon2id, after one upgrade bind per user)' if meta.get('simplead_hash') == 'engine' else ''}"
+          f"{ {'ssha': ' ({SSHA}, as OpenLDAP)', 'engine': ' ({SSHA}, as OpenLDAP)', 'argon2-min': ' (cheapest Argon2id, after one upgrade bind per user)'}.get(meta.get('simplead_hash'), '')}"
           f"; load average at the end: {meta.get('load_average', '?')}")
     if not sa:
         print("(SimpleAD not run: no simplead binary given or built)")
