@@ -155,16 +155,29 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
           for (size_t i = 0; i + 3 <= norm->size(); ++i) grams.insert(norm->substr(i, 3));
         }
         // Rarest trigrams first; once few candidates remain the filter checks the rest,
-        // so a common trigram ("ser" in every "user123") is never read in full.
-        std::vector<std::pair<size_t, std::string>> ranked;
+        // so a common trigram ("ser" in every "user123") is never read in full. Each
+        // count stops one past the rarest so far: only the rarest needs an exact count.
+        constexpr size_t kCountLimit = 4096;
+        struct Ranked {
+          size_t count;
+          bool exact;
+          std::string gram;
+        };
+        std::vector<Ranked> ranked;
+        size_t best = kCountLimit;
         for (const auto& gram : grams) {
-          auto count = store_->CountIndexed(store::IndexKind::kSubstring, name, gram, 4096);
-          ranked.push_back({count.ok() ? *count : 4096, gram});
+          size_t limit = std::min(best + 1, kCountLimit);
+          auto count = store_->CountIndexed(store::IndexKind::kSubstring, name, gram, limit);
+          size_t c = count.ok() ? *count : limit;
+          bool exact = c < limit;
+          ranked.push_back({c, exact, gram});
+          if (exact) best = std::min(best, c);
         }
-        std::sort(ranked.begin(), ranked.end());
-        for (const auto& [count, gram] : ranked) {
-          if (result && (result->size() <= 64 || count >= 4096)) break;
-          IdList ids = collect(store::IndexKind::kSubstring, name, gram);
+        std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.count < b.count; });
+        for (const auto& r : ranked) {
+          // Intersecting with a list longer than what is left costs more than filtering.
+          if (result && (result->size() <= 8 || !r.exact)) break;
+          IdList ids = collect(store::IndexKind::kSubstring, name, r.gram);
           result = result ? Intersect(*result, ids) : ids;
           if (result->empty()) return result;
         }
@@ -454,8 +467,8 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
       break;
     }
     ++outcome->candidates_examined;
-    auto stored = store_->Get(*it);
-    if (!stored.ok() || !stored->has_value()) continue;
+    auto stored = store_->GetShared(*it);  // the cached record, not a copy
+    if (!stored.ok() || !*stored) continue;
     const store::StoredEntry& se = **stored;
     if (!in_scope(se)) continue;
     EntryAccess access = AccessTo(ctx, se);
