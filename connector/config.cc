@@ -87,24 +87,6 @@ std::string DomainToSuffix(const std::string& domain) {
   return out;
 }
 
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return Error(ResultCode::kOther, "'" + text + "' is not HOST:PORT");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = 0;
-  for (size_t i = colon + 1; i < text.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i])) || port > 65535) {
-      return Error(ResultCode::kOther, "'" + text + "' has no valid port");
-    }
-    port = port * 10 + (text[i] - '0');
-  }
-  if (port > 65535) return Error(ResultCode::kOther, "port out of range in '" + text + "'");
-  return std::pair{host, static_cast<uint16_t>(port)};
-}
-
 Status ValidateUpstreamUrl(const std::string& url) {
   std::string rest;
   if (url.rfind("ldap://", 0) == 0) {
@@ -118,13 +100,13 @@ Status ValidateUpstreamUrl(const std::string& url) {
   if (rest.empty() || rest.find('/') != std::string::npos || rest.find('?') != std::string::npos) {
     return Error(ResultCode::kOther, "upstream '" + url + "' must be scheme://HOST[:PORT] with nothing after");
   }
-  if (rest.find(':') != std::string::npos) SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(rest).status());
+  if (rest.find(':') != std::string::npos) SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(rest).status());
   return Status::Ok();
 }
 
 Status ValidateRadius(const RadiusConfig& r) {
   if (!r.enabled()) return Status::Ok();
-  SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(r.server).status());
+  SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(r.server).status());
   if (r.secret_file.empty()) return Error(ResultCode::kOther, "--radius-server needs --radius-secret-file");
   if (r.timeout_seconds < 1 || r.timeout_seconds > 50) {
     return Error(ResultCode::kOther, "--radius-timeout must be 1 to 50 seconds");
@@ -180,8 +162,8 @@ Status Finalize(ConnectorConfig& c) {
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return Error(ResultCode::kOther, "--tls-cert and --tls-key go together");
   }
-  SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.listen).status());
-  if (!c.ldaps_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.ldaps_listen).status());
+  SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(c.listen).status());
+  if (!c.ldaps_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(c.ldaps_listen).status());
   SIMPLEAD_RETURN_IF_ERROR(ValidateRadius(c.radius));
   if (c.audit_log.empty()) c.audit_log = c.data_dir + "/audit.log";
   return Status::Ok();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lib/base/status.h"
+#include "lib/net/host_port.h"
 #include "lib/net/session_limits.h"
 
 namespace simplead::connector {
@@ -75,7 +76,6 @@ Status Finalize(ConnectorConfig& config);
 Status ValidateRadius(const RadiusConfig& radius);
 Status ValidateUpstreamUrl(const std::string& url);
 
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);
 // "corp.example.com" -> "DC=corp,DC=example,DC=com".
 std::string DomainToSuffix(const std::string& domain);
 // First line of a file (a password or a shared secret), without the newline.

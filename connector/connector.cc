@@ -128,7 +128,7 @@ Status Connector::Init() {
   SIMPLEAD_RETURN_IF_ERROR(LoadServicePassword());
 
   if (config_.radius.enabled()) {
-    SIMPLEAD_ASSIGN_OR_RETURN(auto hp, ParseHostPort(config_.radius.server));
+    SIMPLEAD_ASSIGN_OR_RETURN(auto hp, net::ParseHostPort(config_.radius.server));
     SIMPLEAD_ASSIGN_OR_RETURN(std::string secret, ReadFirstLine(config_.radius.secret_file));
     radius::ClientOptions ro;
     ro.host = hp.first;
@@ -170,15 +170,10 @@ Status Connector::Init() {
 
   auto tls_provider = [this] { return tls_.Get(); };
   auto listen = [&](const std::string& address, bool implicit_tls) -> Status {
-    SIMPLEAD_ASSIGN_OR_RETURN(auto hp, ParseHostPort(address));
-    net::ListenerOptions lo;
-    lo.host = hp.first;
-    lo.port = hp.second;
-    lo.implicit_tls = implicit_tls;
-    lo.session_limits = config_.session_limits;
-    lo.listener_limits = config_.listener_limits;
+    SIMPLEAD_ASSIGN_OR_RETURN(auto lo, net::ListenerOptionsFor(address, implicit_tls, config_.session_limits,
+                                                               config_.listener_limits));
     SIMPLEAD_ASSIGN_OR_RETURN(auto listener, net::Listener::Create(io_, lo, *proxy_, *tracker_, tls_provider));
-    log_->info("listening on {}://{}:{}", implicit_tls ? "ldaps" : "ldap", hp.first, listener->port());
+    log_->info("listening on {}://{}:{}", implicit_tls ? "ldaps" : "ldap", lo.host, listener->port());
     listeners_.push_back(std::move(listener));
     return Status::Ok();
   };

@@ -160,9 +160,9 @@ Status Finalize(ServerConfig& c) {
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return Error(ResultCode::kOther, "--tls-cert and --tls-key go together");
   }
-  SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.listen).status());
-  if (!c.ldaps_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.ldaps_listen).status());
-  if (!c.kms_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(ParseHostPort(c.kms_listen).status());
+  SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(c.listen).status());
+  if (!c.ldaps_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(c.ldaps_listen).status());
+  if (!c.kms_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(c.kms_listen).status());
   if (c.schema_dir.empty()) c.schema_dir = DefaultSchemaDir();
   return Status::Ok();
 }
@@ -189,25 +189,6 @@ backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
   o.default_access_rules = c.default_access_rules;
   o.self_writable_attributes = c.self_writable_attributes;
   return o;
-}
-
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return Error(ResultCode::kOther, "'" + text + "' is not HOST:PORT");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = 0;
-  try {
-    size_t used = 0;
-    port = std::stoi(text.substr(colon + 1), &used);
-    if (used != text.size() - colon - 1) throw std::invalid_argument("port");
-  } catch (const std::exception&) {
-    return Error(ResultCode::kOther, "'" + text + "' has no valid port");
-  }
-  if (port < 0 || port > 65535) return Error(ResultCode::kOther, "port out of range in '" + text + "'");
-  return std::pair{host, static_cast<uint16_t>(port)};
 }
 
 Result<std::string> ReadAdminPassword(const ServerConfig& c) {

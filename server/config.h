@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lib/base/status.h"
+#include "lib/net/host_port.h"
 #include "lib/net/session_limits.h"
 #include "server/backend/directory.h"
 #include "server/frontend/frontend.h"
@@ -71,8 +72,6 @@ struct KmsSettings;
 KmsSettings KmsSettingsFrom(const ServerConfig& config);
 // KMS options, shared by simplead and the offline commands of simplead-admin.
 void AddKmsOptions(CLI::App& app, ServerConfig& config);
-// "HOST:PORT" -> host, port.
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);
 // "corp.example.com" -> "DC=corp,DC=example,DC=com".
 std::string DomainToSuffix(const std::string& domain);
 // The administrator password from the file or the environment; empty if neither.

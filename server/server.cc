@@ -108,15 +108,10 @@ Status Server::Init() {
 
   auto tls_provider = [this] { return tls_.Get(); };
   auto listen = [&](const std::string& address, bool implicit_tls) -> Status {
-    SIMPLEAD_ASSIGN_OR_RETURN(auto hp, ParseHostPort(address));
-    net::ListenerOptions lo;
-    lo.host = hp.first;
-    lo.port = hp.second;
-    lo.implicit_tls = implicit_tls;
-    lo.session_limits = config_.session_limits;
-    lo.listener_limits = config_.listener_limits;
+    SIMPLEAD_ASSIGN_OR_RETURN(auto lo, net::ListenerOptionsFor(address, implicit_tls, config_.session_limits,
+                                                               config_.listener_limits));
     SIMPLEAD_ASSIGN_OR_RETURN(auto listener, net::Listener::Create(io_, lo, *frontend_, *tracker_, tls_provider));
-    log_->info("listening on {}://{}:{}", implicit_tls ? "ldaps" : "ldap", hp.first, listener->port());
+    log_->info("listening on {}://{}:{}", implicit_tls ? "ldaps" : "ldap", lo.host, listener->port());
     listeners_.push_back(std::move(listener));
     return Status::Ok();
   };
@@ -128,7 +123,7 @@ Status Server::Init() {
   }
 
   if (!config_.kms_listen.empty()) {
-    SIMPLEAD_ASSIGN_OR_RETURN(auto hp, ParseHostPort(config_.kms_listen));
+    SIMPLEAD_ASSIGN_OR_RETURN(auto hp, net::ParseHostPort(config_.kms_listen));
     boost::system::error_code aec;
     auto address = asio::ip::make_address(hp.first, aec);
     if (aec) return InternalError("bad --kms-listen address " + hp.first);

@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 
 #include "lib/ldap/codec.h"
+#include "lib/net/host_port.h"
 
 namespace simplead::net {
 
@@ -57,6 +58,19 @@ asio::awaitable<void> RunSession(std::shared_ptr<Session> session, std::shared_p
   slot.reset();
 }
 }  // namespace
+
+Result<ListenerOptions> ListenerOptionsFor(std::string_view address, bool implicit_tls,
+                                           const SessionLimits& session_limits,
+                                           const ListenerLimits& listener_limits) {
+  SIMPLEAD_ASSIGN_OR_RETURN(auto host_port, ParseHostPort(address));
+  ListenerOptions options;
+  options.host = std::move(host_port.first);
+  options.port = host_port.second;
+  options.implicit_tls = implicit_tls;
+  options.session_limits = session_limits;
+  options.listener_limits = listener_limits;
+  return options;
+}
 
 Result<std::unique_ptr<Listener>> Listener::Create(asio::io_context& io, const ListenerOptions& options,
                                                    RequestHandler& handler, ConnectionTracker& tracker,

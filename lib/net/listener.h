@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "lib/base/status.h"
 #include "lib/net/session_limits.h"
@@ -27,6 +28,12 @@ struct ListenerOptions {
   SessionLimits session_limits;
   ListenerLimits listener_limits;
 };
+
+// Options for a "HOST:PORT" listen address (lib/net/host_port.h) with the
+// process's limits: what simplead and adconnector each listen with.
+Result<ListenerOptions> ListenerOptionsFor(std::string_view address, bool implicit_tls,
+                                           const SessionLimits& session_limits,
+                                           const ListenerLimits& listener_limits);
 
 // Shared by the listeners of one process so the total and per-address caps
 // count every port.
