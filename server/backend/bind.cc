@@ -40,31 +40,34 @@ long long IntValue(const ldap::Entry& e, std::string_view attr, long long fallba
   }
 }
 
+// The cached record is shared, not copied: a bind only reads it.
+std::shared_ptr<const store::StoredEntry> NoEntry() { return nullptr; }
+
 }  // namespace
 
-Result<std::optional<store::StoredEntry>> Directory::FindByIndex(std::string_view attribute,
-                                                                  std::string_view value) const {
+Result<std::shared_ptr<const store::StoredEntry>> Directory::FindByIndex(std::string_view attribute,
+                                                                         std::string_view value) const {
   const auto* at = schema_->FindAttribute(attribute);
-  if (!at) return std::optional<store::StoredEntry>{};
+  if (!at) return NoEntry();
   auto key = schema_->NormalizeEquality(*at, value);
-  if (!key.ok()) return std::optional<store::StoredEntry>{};
+  if (!key.ok()) return NoEntry();
   std::vector<store::EntryId> ids;
   SIMPLEAD_RETURN_IF_ERROR(store_->ForEachIndexed(store::IndexKind::kEquality, ldap::ToLower(at->name()), *key,
                                                   [&](store::EntryId id) {
                                                     ids.push_back(id);
                                                     return ids.size() < 2;
                                                   }));
-  if (ids.size() != 1) return std::optional<store::StoredEntry>{};  // none, or ambiguous
-  return store_->Get(ids.front());
+  if (ids.size() != 1) return NoEntry();  // none, or ambiguous
+  return store_->GetShared(ids.front());
 }
 
-Result<std::optional<store::StoredEntry>> Directory::ResolveBindName(std::string_view name) const {
+Result<std::shared_ptr<const store::StoredEntry>> Directory::ResolveBindName(std::string_view name) const {
   if (name.find('=') != std::string_view::npos) {
     auto key = DnKey(name);
-    if (!key.ok()) return std::optional<store::StoredEntry>{};
+    if (!key.ok()) return NoEntry();
     SIMPLEAD_ASSIGN_OR_RETURN(auto id, store_->FindId(*key));
-    if (!id) return std::optional<store::StoredEntry>{};
-    return store_->Get(*id);
+    if (!id) return NoEntry();
+    return store_->GetShared(*id);
   }
   if (!options_.ad_mode) {
     // Plain mode: a bare name is a uid, as nslcd-style tools expect.
@@ -73,7 +76,7 @@ Result<std::optional<store::StoredEntry>> Directory::ResolveBindName(std::string
   if (size_t slash = name.find('\\'); slash != std::string_view::npos) {
     std::string_view domain = name.substr(0, slash);
     if (!ldap::EqualsIgnoreCase(domain, options_.netbios) && !ldap::EqualsIgnoreCase(domain, options_.domain_fqdn)) {
-      return std::optional<store::StoredEntry>{};
+      return NoEntry();
     }
     return FindByIndex("sAMAccountName", name.substr(slash + 1));
   }
@@ -85,7 +88,7 @@ Result<std::optional<store::StoredEntry>> Directory::ResolveBindName(std::string
     if (ldap::EqualsIgnoreCase(name.substr(at + 1), options_.domain_fqdn)) {
       return FindByIndex("sAMAccountName", name.substr(0, at));
     }
-    return std::optional<store::StoredEntry>{};
+    return NoEntry();
   }
   return FindByIndex("sAMAccountName", name);
 }

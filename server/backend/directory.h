@@ -92,6 +92,12 @@ struct SearchParams {
   int32_t time_limit = 0;  // seconds; 0 = none
   std::optional<ldap::PagedResults> paged;
   std::vector<ldap::SortKey> sort;
+  // When non-zero, the search runs only if it is cheap: an indexed candidate
+  // set of at most this many ids, without paging or sorting. Otherwise it
+  // sends nothing and sets SearchOutcome::too_costly, so that the caller can
+  // run it where blocking is allowed (the frontend runs cheap searches on the
+  // I/O thread and the rest on its worker pool).
+  size_t cheap_only_limit = 0;
 };
 
 struct SearchOutcome {
@@ -100,6 +106,7 @@ struct SearchOutcome {
   std::optional<ResultCode> sort_result;
   size_t entries_returned = 0;
   size_t candidates_examined = 0;  // for logs and the indexed-search test
+  bool too_costly = false;          // see SearchParams::cheap_only_limit
 };
 
 struct WriteOptions {
@@ -144,7 +151,7 @@ class Directory {
   // with AD's "data 52e"/"data 533"... diagnostics, the same for unknown users.
   Result<Principal> Authenticate(std::string_view name, std::string_view password);
   // The entry a bind name resolves to (no password check), for WhoAmI/ACL.
-  Result<std::optional<store::StoredEntry>> ResolveBindName(std::string_view name) const;
+  Result<std::shared_ptr<const store::StoredEntry>> ResolveBindName(std::string_view name) const;
 
   // --- reads
   Status Search(const Principal& who, const SearchParams& params,
@@ -219,8 +226,16 @@ class Directory {
   std::string NoSuchObjectMatched(const ldap::Dn& dn, const AccessContext* ctx) const;
   Status NoSuchObject(const ldap::Dn& dn, std::string_view what) const;
 
+  // Bounds the index reads of one Candidates call (cheap-only searches): a
+  // posting list longer than max_ids, or an in-chain walk, sets exceeded and
+  // the candidates are then incomplete.
+  struct CandidateBudget {
+    size_t max_ids = 0;
+    bool exceeded = false;
+  };
   // Candidate ids for a filter from indexes; nullopt means "not indexable".
-  std::optional<std::vector<store::EntryId>> Candidates(const ldap::Filter& filter, size_t depth) const;
+  std::optional<std::vector<store::EntryId>> Candidates(const ldap::Filter& filter, size_t depth,
+                                                        CandidateBudget* budget = nullptr) const;
   bool InChain(const ldap::Entry& entry, const schema::AttributeType& attr, std::string_view target_dn) const;
   ldap::Entry Present(const AccessContext& ctx, const store::StoredEntry& stored,
                       const std::vector<std::string>& attributes, bool types_only) const;
@@ -296,7 +311,7 @@ class Directory {
                           bool is_change) const;
   bool TracksLockout(const ldap::Entry& account) const;
   void RecordBadPassword(store::EntryId id, const PasswordPolicy& policy);
-  Result<std::optional<store::StoredEntry>> FindByIndex(std::string_view attribute, std::string_view value) const;
+  Result<std::shared_ptr<const store::StoredEntry>> FindByIndex(std::string_view attribute, std::string_view value) const;
   bool IsAdminEntry(const store::StoredEntry& stored) const;
   std::vector<std::string> GroupsOf(const ldap::Entry& entry, size_t limit) const;  // transitive memberOf keys
 

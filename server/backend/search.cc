@@ -33,6 +33,9 @@ void SortUnique(IdList& ids) {
 }
 
 constexpr size_t kInChainLimit = 100000;
+// A cheap-only search reads index lists of at most this many ids (well under
+// a millisecond) before it gives up and asks for the worker pool.
+constexpr size_t kCheapIndexReadLimit = 1024;
 
 std::string EncodeCookie(store::EntryId last, uint64_t fingerprint) {
   std::string out;
@@ -95,14 +98,22 @@ bool Directory::InChain(const ldap::Entry& entry, const schema::AttributeType& a
   return false;
 }
 
-std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Filter& filter, size_t depth) const {
+std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Filter& filter, size_t depth,
+                                                                 CandidateBudget* budget) const {
   using T = ldap::Filter::Type;
   if (depth > 32) return std::nullopt;
+  // With a budget, a list that outgrows it ends the read early (the caller
+  // then discards the candidates).
+  auto within_budget = [budget](const IdList& ids) {
+    if (!budget || ids.size() <= budget->max_ids) return true;
+    budget->exceeded = true;
+    return false;
+  };
   auto collect = [&](store::IndexKind kind, const std::string& attr, const std::string& key) {
     IdList ids;
     (void)store_->ForEachIndexed(kind, attr, key, [&](store::EntryId id) {
       ids.push_back(id);
-      return true;
+      return within_budget(ids);
     });
     SortUnique(ids);
     return ids;
@@ -191,7 +202,7 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
           (void)store_->ForEachIndexedPrefix(store::IndexKind::kEquality, name, *norm,
                                              [&](std::string_view, store::EntryId id) {
                                                ids.push_back(id);
-                                               return true;
+                                               return within_budget(ids);
                                              });
           SortUnique(ids);
           result = ids;
@@ -201,6 +212,10 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
     }
     case T::kExtensible: {
       if (filter.matching_rule != ldap::oid::kMatchingRuleInChain || filter.dn_attributes) return std::nullopt;
+      if (budget) {  // a walk of unknown length
+        budget->exceeded = true;
+        return std::nullopt;
+      }
       const auto* at = schema_->FindAttribute(filter.attribute);
       if (!at) return IdList{};
       std::string name = ldap::ToLower(at->name());
@@ -238,7 +253,8 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
           if (spec && spec->equality && ldap::ToLower(at->name()) != "objectclass") {
             auto key = schema_->NormalizeEquality(*at, child.value);
             if (key.ok()) {
-              auto count = store_->CountIndexed(store::IndexKind::kEquality, ldap::ToLower(at->name()), *key, 100000);
+              size_t limit = budget ? budget->max_ids + 1 : 100000;
+              auto count = store_->CountIndexed(store::IndexKind::kEquality, ldap::ToLower(at->name()), *key, limit);
               if (count.ok()) estimate = *count;
             }
           }
@@ -249,7 +265,8 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
       std::optional<IdList> result;
       for (const auto& [estimate, child] : ranked) {
         if (result && result->size() <= 64) break;  // few enough: the filter checks the rest
-        auto ids = Candidates(*child, depth + 1);
+        auto ids = Candidates(*child, depth + 1, budget);
+        if (budget && budget->exceeded) return std::nullopt;
         if (!ids) continue;
         result = result ? Intersect(*result, *ids) : std::move(*ids);
       }
@@ -258,8 +275,8 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
     case T::kOr: {
       IdList result;
       for (const auto& child : filter.children) {
-        auto ids = Candidates(child, depth + 1);
-        if (!ids) return std::nullopt;
+        auto ids = Candidates(child, depth + 1, budget);
+        if (!ids || (budget && budget->exceeded)) return std::nullopt;
         result = Union(result, *ids);
       }
       return result;
@@ -368,9 +385,9 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
   SIMPLEAD_ASSIGN_OR_RETURN(auto base_dn, ldap::Dn::Parse(params.base));
   std::string base_key = DnKey(base_dn);
   SIMPLEAD_ASSIGN_OR_RETURN(auto base_id, store_->FindId(base_key));
-  std::optional<store::StoredEntry> base_entry;
+  std::shared_ptr<const store::StoredEntry> base_entry;
   if (base_id) {
-    SIMPLEAD_ASSIGN_OR_RETURN(base_entry, store_->Get(*base_id));
+    SIMPLEAD_ASSIGN_OR_RETURN(base_entry, store_->GetShared(*base_id));
   }
   AccessContext ctx(*this, who);
   if (!base_entry || !CanSee(ctx, *base_entry)) {
@@ -406,8 +423,20 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
 
   // Candidates, ascending ids.
   IdList candidates;
+  bool cheap_only = params.cheap_only_limit > 0;
+  if (cheap_only && (params.paged || !params.sort.empty())) {
+    outcome->too_costly = true;
+    return Status::Ok();
+  }
   if (params.scope == Scope::kBase) {
     candidates = {*base_id};
+  } else if (CandidateBudget budget{kCheapIndexReadLimit}; cheap_only) {
+    auto indexed = Candidates(params.filter, 0, &budget);
+    if (!indexed || budget.exceeded) {  // a long index read or an unindexed walk
+      outcome->too_costly = true;
+      return Status::Ok();
+    }
+    candidates = std::move(*indexed);
   } else if (auto indexed = Candidates(params.filter, 0)) {
     candidates = std::move(*indexed);
   } else {
@@ -425,7 +454,15 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
     }
     SortUnique(candidates);
   }
+  if (cheap_only && candidates.size() > params.cheap_only_limit) {
+    outcome->too_costly = true;
+    return Status::Ok();
+  }
 
+  // Every stored entry lies under the suffix: a search from there needs no
+  // per-candidate DN comparison (the common case of clients that search the
+  // whole naming context).
+  bool base_is_suffix = base_key == suffix_key_;
   auto in_scope = [&](const store::StoredEntry& stored) {
     switch (params.scope) {
       case Scope::kBase:
@@ -435,6 +472,7 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
       case Scope::kSubtree:
       case Scope::kChildren: {
         if (stored.id == *base_id) return params.scope == Scope::kSubtree;
+        if (base_is_suffix) return true;
         std::string key = DnKey(stored.entry.dn());
         return key.size() > base_key.size() + 1 && key.compare(key.size() - base_key.size(), base_key.size(),
                                                                 base_key) == 0 &&

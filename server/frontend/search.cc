@@ -10,6 +10,9 @@ namespace simplead::frontend {
 
 namespace {
 
+// Searches with at most this many indexed candidates run on the I/O thread.
+constexpr size_t kInlineSearchCandidates = 16;
+
 // Attribute selection for the two special entries, which live outside the store.
 ldap::Entry Select(const ldap::Entry& entry, const std::vector<std::string>& attributes, bool types_only,
                    const std::vector<std::string>& operational) {
@@ -108,11 +111,15 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Search(Context& ctx, ldap::Se
   auto op = ctx.op;
   std::chrono::seconds write_timeout{60};
   Status st;
-  if (params.scope == ldap::SearchScope::kBase && !params.paged && params.sort.empty()) {
-    // A base-scope read examines one entry, usually from the entry cache: the
-    // hop to the worker pool and back costs more than the read, so it runs
-    // here. It sends at most one entry, so it never waits for room (waiting
-    // on this thread could stall the writer that makes the room).
+  bool inline_run = !params.paged && params.sort.empty();
+  if (inline_run) {
+    // A cheap search (base scope, or an indexed filter with a handful of
+    // candidates, usually from the entry cache) runs here: the hop to the
+    // worker pool and back costs more than the search. It sends at most
+    // kInlineSearchCandidates entries, so it never waits for room (waiting on
+    // this thread could stall the writer that makes the room). Anything
+    // costlier answers too_costly without sending and goes to the pool.
+    params.cheap_only_limit = params.scope == ldap::SearchScope::kBase ? 0 : kInlineSearchCandidates;
     st = directory_.Search(
         who, params,
         [&](const ldap::Entry& e) {
@@ -121,7 +128,10 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Search(Context& ctx, ldap::Se
           return true;
         },
         &op->abandoned, &outcome);
-  } else {
+    params.cheap_only_limit = 0;
+  }
+  if (!inline_run || outcome.too_costly) {
+    outcome = {};
     st = co_await net::Offload(pool_, [&] {
       return directory_.Search(
           who, params,
@@ -142,9 +152,11 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Search(Context& ctx, ldap::Se
   if (outcome.sort_result) {
     ctx.response_controls.push_back({ldap::oid::kServerSortResponse, false, ldap::EncodeSortResponse(*outcome.sort_result)});
   }
-  ctx.detail = "scope=" + std::to_string(static_cast<int>(params.scope)) + " filter=\"" +
-               ldap::FilterToString(params.filter) + "\" entries=" + std::to_string(outcome.entries_returned) +
-               " candidates=" + std::to_string(outcome.candidates_examined);
+  if (log_) {  // the access log's fields; not built when nobody reads them
+    ctx.detail = "scope=" + std::to_string(static_cast<int>(params.scope)) + " filter=\"" +
+                 ldap::FilterToString(params.filter) + "\" entries=" + std::to_string(outcome.entries_returned) +
+                 " candidates=" + std::to_string(outcome.candidates_examined);
+  }
   co_return outcome.result;
 }
 
