@@ -389,6 +389,12 @@ bool IsHashedValue(std::string_view value) {
   return SplitScheme(value, &scheme, &rest) && IsKnownScheme(scheme);
 }
 
+bool IsCheapToVerify(std::string_view stored) {
+  std::string scheme;
+  std::string_view rest;
+  return SplitScheme(stored, &scheme, &rest) && FindShaScheme(scheme) != nullptr;
+}
+
 std::string GeneratePassword(size_t length) {
   static constexpr std::string_view kClasses[] = {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz",
                                                   "0123456789", "!#%&*+-.:=?@^_~"};

@@ -41,6 +41,12 @@ bool NeedsRehash(std::string_view stored, const HashParams& params = {});
 // True if `value` looks like a stored verifier ("{SCHEME}..." with a known scheme).
 bool IsHashedValue(std::string_view value);
 
+// True when verifying against `stored` costs about one digest (the {SHA} and
+// {SSHA} families, kept from imports), so that a bind may verify it without
+// leaving the I/O thread. False for the deliberately slow schemes and for
+// anything unknown or malformed.
+bool IsCheapToVerify(std::string_view stored);
+
 // A random password of `length` characters meeting AD complexity (upper,
 // lower, digit, symbol), for Password Modify without a new password.
 std::string GeneratePassword(size_t length = 16);

@@ -269,5 +269,18 @@ TEST(PasswordHashTest, SimulateVerifyTakesComparableTime) {
   EXPECT_LT(simulate, verify * 4);
 }
 
+TEST(PasswordHashTest, OnlyDigestSchemesAreCheapToVerify) {
+  EXPECT_TRUE(IsCheapToVerify(kSshaSecret));
+  EXPECT_TRUE(IsCheapToVerify("{ssha512}AAAA"));
+  EXPECT_TRUE(IsCheapToVerify("{SHA}AAAA"));
+  auto argon = HashPassword("secret", HashParams{HashScheme::kArgon2id, 8, 1, 1, 1000});
+  ASSERT_TRUE(argon.ok());
+  EXPECT_FALSE(IsCheapToVerify(*argon));
+  EXPECT_FALSE(IsCheapToVerify("{PBKDF2-SHA512}1$AA$AA"));
+  EXPECT_FALSE(IsCheapToVerify("{CRYPT}$6$salt$hash"));
+  EXPECT_FALSE(IsCheapToVerify("plaintext"));
+  EXPECT_FALSE(IsCheapToVerify("{NOSUCH}AAAA"));
+}
+
 }  // namespace
 }  // namespace simplead::auth

@@ -108,8 +108,27 @@ Result<bool> Directory::VerifyEntryPassword(const ldap::Entry& entry, std::strin
 }
 
 Result<Principal> Directory::Authenticate(std::string_view name, std::string_view password) {
+  bool too_costly = false;
+  return AuthenticateImpl(name, password, /*cheap_only=*/false, &too_costly);
+}
+
+std::optional<Result<Principal>> Directory::AuthenticateIfCheap(std::string_view name, std::string_view password) {
+  bool too_costly = false;
+  auto result = AuthenticateImpl(name, password, /*cheap_only=*/true, &too_costly);
+  if (too_costly || !result.ok()) return std::nullopt;
+  return result;
+}
+
+Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string_view password, bool cheap_only,
+                                              bool* too_costly) {
   Status bad(ResultCode::kInvalidCredentials, kBadCredentials);
+  // In cheap-only mode every path that would block or write gives up here.
+  auto give_up = [&] {
+    *too_costly = true;
+    return Status(ResultCode::kBusy, "needs the worker pool");
+  };
   SIMPLEAD_ASSIGN_OR_RETURN(auto resolved, ResolveBindName(name));
+  if (cheap_only && (!resolved || !resolved->entry.Has("userPassword"))) return give_up();
   if (!resolved || !resolved->entry.Has("userPassword")) {
     // Same answer and about the same time as a wrong password. A real
     // account's first failed bind also pays a KMS call for its data key (then
@@ -136,6 +155,7 @@ Result<Principal> Directory::Authenticate(std::string_view name, std::string_vie
     bool still_locked = policy.lockout_duration.count() == 0 ||
                         now < locked_at + policy.lockout_duration.count() * 10'000'000LL;
     if (still_locked) {
+      if (cheap_only) return give_up();
       auth::SimulateVerify(options_.hash_params);
       return Status(ResultCode::kInvalidCredentials, kLockedOut);
     }
@@ -145,16 +165,21 @@ Result<Principal> Directory::Authenticate(std::string_view name, std::string_vie
   // and "does it need re-hashing" (opening is a KMS data-key lookup).
   bool matched = false;
   bool rehash = false;
+  SecretContext secret_context = SecretContextFor(entry, "userPassword");
   for (const auto& sealed : entry.Values("userPassword")) {
-    auto verifier = sealer_->Open(sealed, SecretContextFor(entry, "userPassword"));
+    if (cheap_only && !sealer_->OpensWithoutKeyService(sealed, secret_context)) return give_up();
+    auto verifier = sealer_->Open(sealed, secret_context);
     if (!verifier.ok()) {
+      if (cheap_only) return give_up();
       if (verifier.status().code() == ResultCode::kUnavailable) return verifier.status();
       continue;  // a verifier that does not open (tampered, moved) never matches
     }
+    if (cheap_only && !auth::IsCheapToVerify(verifier->view())) return give_up();
     auto ok = auth::VerifyPassword(password, verifier->view());
     if (ok.ok() && *ok) matched = true;
     if (auth::NeedsRehash(verifier->view(), options_.hash_params)) rehash = true;
   }
+  if (cheap_only && !matched) return give_up();  // counted and audited on the pool
   if (!matched) {
     if (TracksLockout(entry)) RecordBadPassword(resolved->id, policy);
     return bad;
@@ -176,6 +201,7 @@ Result<Principal> Directory::Authenticate(std::string_view name, std::string_vie
     }
   }
   bool reset_counters = IntValue(entry, "badPwdCount", 0) != 0 || lockout_expired;
+  if (cheap_only && (rehash || reset_counters)) return give_up();
   // Upgrade imported or weaker verifiers now that we know the password.
   if (rehash || reset_counters) {
     std::optional<std::string> hash;

@@ -150,6 +150,13 @@ class Directory {
   // "CORP\alice") and checks the password. Failures are kInvalidCredentials
   // with AD's "data 52e"/"data 533"... diagnostics, the same for unknown users.
   Result<Principal> Authenticate(std::string_view name, std::string_view password);
+  // Authenticate, when that needs no blocking work: a known account whose
+  // verifier is cheap to check (imported {SSHA}) and opens without the key
+  // service, and nothing to write (no failed-bind counting, re-hashing or
+  // counter reset). Otherwise nullopt, with no side effect: call Authenticate
+  // where blocking is allowed. A wrong password also answers nullopt, so that
+  // the caller audits and counts it there.
+  std::optional<Result<Principal>> AuthenticateIfCheap(std::string_view name, std::string_view password);
   // The entry a bind name resolves to (no password check), for WhoAmI/ACL.
   Result<std::shared_ptr<const store::StoredEntry>> ResolveBindName(std::string_view name) const;
 
@@ -312,6 +319,10 @@ class Directory {
   bool TracksLockout(const ldap::Entry& account) const;
   void RecordBadPassword(store::EntryId id, const PasswordPolicy& policy);
   Result<std::shared_ptr<const store::StoredEntry>> FindByIndex(std::string_view attribute, std::string_view value) const;
+  // Authenticate's body; with cheap_only it stops before any blocking work
+  // and sets *too_costly instead.
+  Result<Principal> AuthenticateImpl(std::string_view name, std::string_view password, bool cheap_only,
+                                     bool* too_costly);
   bool IsAdminEntry(const store::StoredEntry& stored) const;
   std::vector<std::string> GroupsOf(const ldap::Entry& entry, size_t limit) const;  // transitive memberOf keys
 

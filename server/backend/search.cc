@@ -355,7 +355,8 @@ ldap::Entry Directory::Present(const EntryAccess& access, const store::StoredEnt
       return s.empty() ? std::vector<std::string>{} : std::vector<std::string>{s};
     });
   }
-  if (stored.id != store::kNoEntry && DnKey(entry.dn()) == suffix_key_) {
+  // Only a root (no parent) can be the suffix: most entries skip the DN normalisation.
+  if (stored.id != store::kNoEntry && stored.parent == store::kNoEntry && DnKey(entry.dn()) == suffix_key_) {
     computed("contextCSN", [&] {
       std::string csn = context_csn();
       return csn.empty() ? std::vector<std::string>{} : std::vector<std::string>{csn};

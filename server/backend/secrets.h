@@ -24,12 +24,21 @@ class SecretSealer {
   // kUnavailable when the key is disabled; kInvalidCredentials-free: any
   // tampering is kOther with a diagnostic.
   virtual Result<SecureBytes> Open(std::string_view sealed, const SecretContext& context) = 0;
+  // True when Open(sealed) would need no call to a key service (its key is
+  // in memory), so a caller on an I/O thread may open it without blocking.
+  // Conservative: false when unsure.
+  virtual bool OpensWithoutKeyService(std::string_view sealed, const SecretContext& context) {
+    (void)sealed;
+    (void)context;
+    return false;
+  }
 };
 
 class PlainSealer final : public SecretSealer {
  public:
   Result<std::string> Seal(std::string_view plaintext, const SecretContext&) override { return std::string(plaintext); }
   Result<SecureBytes> Open(std::string_view sealed, const SecretContext&) override { return SecureBytes(sealed); }
+  bool OpensWithoutKeyService(std::string_view, const SecretContext&) override { return true; }
 };
 
 }  // namespace simplead::backend

@@ -70,7 +70,13 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::Bind
     std::lock_guard lock(options_mu_);
     audit_success = options_.audit_successful_binds;
   }
-  auto principal = co_await net::Offload(pool_, [&] {
+  // A successful bind that needs no blocking work (an imported {SSHA}
+  // verifier whose key is in memory, nothing to write or audit) completes
+  // here: the hop to the worker pool would cost more than the check. Every
+  // other bind, failed ones included, runs on the pool.
+  std::optional<Result<backend::Principal>> outcome;
+  if (!audit_success) outcome = directory_.AuthenticateIfCheap(request.name, request.password);
+  if (!outcome) outcome = co_await net::Offload(pool_, [&] {
     auto who = directory_.Authenticate(request.name, request.password);
     if (!who.ok() && who.status().code() == ResultCode::kInvalidCredentials && bind_throttle_) {
       bind_throttle_->RecordFailure(ctx.session->peer_address());
@@ -79,6 +85,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::Bind
     return who;
   });
   WipeString(request.password);
+  Result<backend::Principal>& principal = *outcome;
   if (!principal.ok()) co_return ToLdapResult(principal.status());
   net::BindState state;
   state.dn = principal->dn;
@@ -86,7 +93,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Bind(Context& ctx, ldap::Bind
   state.entry_id = principal->id;
   state.is_admin = principal->is_admin;
   ctx.session->set_bind_state(std::move(state));
-  ctx.detail = "as=\"" + principal->dn + "\"";
+  if (log_) ctx.detail = "as=\"" + principal->dn + "\"";
   co_return ldap::LdapResult{};
 }
 
