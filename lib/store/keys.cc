@@ -128,11 +128,18 @@ std::string IndexAttributePrefix(IndexKind kind, std::string_view attribute) {
   return k;
 }
 
-std::string IndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id) {
-  std::string k = IndexAttributePrefix(kind, attribute);
-  PutEscaped(&k, key);
-  PutFixed64BE(&k, id);
+std::string IndexKey(IndexKind kind, std::string_view attribute, std::string_view key, uint64_t chunk) {
+  std::string k;
+  AppendIndexKey(&k, kind, attribute, key, chunk);
   return k;
+}
+
+void AppendIndexKey(std::string* out, IndexKind kind, std::string_view attribute, std::string_view key,
+                    uint64_t chunk) {
+  out->push_back(static_cast<char>(kind));
+  PutLengthPrefixed(out, attribute);
+  PutEscaped(out, key);
+  PutFixed64BE(out, chunk);
 }
 
 std::string IndexExactPrefix(IndexKind kind, std::string_view attribute, std::string_view key) {
@@ -164,7 +171,7 @@ std::optional<ParsedIndexKey> ParseIndexKey(std::string_view key) {
   if (!GetLengthPrefixed(&key, &attr)) return std::nullopt;
   parsed.attribute = std::string(attr);
   if (!GetEscaped(&key, &parsed.key)) return std::nullopt;
-  if (key.size() != 8 || !GetFixed64BE(&key, &parsed.id)) return std::nullopt;
+  if (key.size() != 8 || !GetFixed64BE(&key, &parsed.chunk)) return std::nullopt;
   return parsed;
 }
 

@@ -21,14 +21,18 @@ namespace simplead::store::keys {
 inline constexpr const char* kEntriesCf = "entries";      // id -> parent id + encoded entry
 inline constexpr const char* kDn2IdCf = "dn2id";          // normalised DN -> id
 inline constexpr const char* kChildrenCf = "children";    // parent id + child id -> ""
-inline constexpr const char* kIndexCf = "index";          // kind + attr + key + id -> ""
+inline constexpr const char* kIndexCf = "postings";       // kind + attr + key + chunk -> posting list
+// Format 1's index CF (kind + attr + key + id -> ""): only read, converted
+// into kIndexCf and dropped when a format-1 store is opened.
+inline constexpr const char* kLegacyIndexCf = "index";
 inline constexpr const char* kChangelogCf = "changelog";  // csn -> encoded ChangeRecord
 inline constexpr const char* kMetaCf = "meta";            // string -> string
 
 // Meta keys the store itself owns (the backend's live in other names).
 inline constexpr const char* kMetaFormatVersion = "store.format_version";
 inline constexpr const char* kMetaNextId = "store.next_id";
-inline constexpr std::string_view kFormatVersion = "1";
+inline constexpr std::string_view kFormatVersion = "2";
+inline constexpr std::string_view kFormatVersionV1 = "1";  // converted at open
 
 // ---- Primitives -----------------------------------------------------------
 
@@ -54,7 +58,7 @@ bool GetEscaped(std::string_view* in, std::string* s);
 
 // ---- Keys -----------------------------------------------------------------
 
-// entries and the id parts of children/index keys.
+// entries and the id parts of children keys.
 std::string EntryKey(EntryId id);
 std::optional<EntryId> ParseEntryKey(std::string_view key);
 
@@ -63,8 +67,17 @@ std::string ChildKey(EntryId parent, EntryId child);
 std::string ChildrenPrefix(EntryId parent);
 std::optional<EntryId> ParseChildKey(std::string_view key, EntryId parent);
 
-// index: kind (1 byte) + length-prefixed attribute + escaped key + id (8 BE).
-std::string IndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id);
+// index: kind (1 byte) + length-prefixed attribute + escaped key + chunk
+// (8 BE). A chunk holds the ids whose id >> 16 equals it (posting.h), so the
+// keys of one index key sort by chunk and its ids come out ascending. Format
+// 1 had the same layout with the id itself in place of the chunk.
+inline uint64_t ChunkOf(EntryId id) { return id >> 16; }
+inline uint16_t LowOf(EntryId id) { return static_cast<uint16_t>(id & 0xFFFF); }
+inline EntryId IdOf(uint64_t chunk, uint16_t low) { return (chunk << 16) | low; }
+std::string IndexKey(IndexKind kind, std::string_view attribute, std::string_view key, uint64_t chunk);
+// As IndexKey, appending to *out (no allocation when *out has the capacity).
+void AppendIndexKey(std::string* out, IndexKind kind, std::string_view attribute, std::string_view key,
+                    uint64_t chunk);
 // Prefix of every index key of exactly (kind, attribute, key).
 std::string IndexExactPrefix(IndexKind kind, std::string_view attribute, std::string_view key);
 // Prefix of every index key of (kind, attribute) whose key starts with key_prefix.
@@ -78,7 +91,7 @@ struct ParsedIndexKey {
   IndexKind kind;
   std::string attribute;
   std::string key;
-  EntryId id;
+  uint64_t chunk;  // format 1: the entry id
 };
 std::optional<ParsedIndexKey> ParseIndexKey(std::string_view key);
 

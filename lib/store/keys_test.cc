@@ -120,17 +120,26 @@ TEST(KeysTest, IndexKeyRoundTrips) {
   EXPECT_EQ(parsed->kind, IndexKind::kEquality);
   EXPECT_EQ(parsed->attribute, "cn");
   EXPECT_EQ(parsed->key, std::string("x\0y", 3));
-  EXPECT_EQ(parsed->id, 42u);
+  EXPECT_EQ(parsed->chunk, 42u);
   EXPECT_EQ(IndexAttributePrefixLength(key), IndexAttributePrefix(IndexKind::kEquality, "cn").size());
 }
 
-TEST(KeysTest, IndexKeysOfOneValueSortByIdAndBeforeLongerValues) {
+TEST(KeysTest, IndexKeysOfOneValueSortByChunkAndBeforeLongerValues) {
   EXPECT_LT(IndexKey(IndexKind::kEquality, "cn", "ab", 2), IndexKey(IndexKind::kEquality, "cn", "ab", 10));
   EXPECT_LT(IndexKey(IndexKind::kEquality, "cn", "ab", ~uint64_t{0}), IndexKey(IndexKind::kEquality, "cn", "abc", 1));
   EXPECT_EQ(IndexKey(IndexKind::kEquality, "cn", "ab", 7).rfind(IndexExactPrefix(IndexKind::kEquality, "cn", "ab"), 0),
             0u);
   EXPECT_NE(IndexKey(IndexKind::kEquality, "cn", "abc", 7).rfind(IndexExactPrefix(IndexKind::kEquality, "cn", "ab"), 0),
             0u);
+}
+
+TEST(KeysTest, ChunkAndLowSplitAndRejoinAnId) {
+  const EntryId id = (EntryId{5} << 16) | 0xBEEF;
+  EXPECT_EQ(ChunkOf(id), 5u);
+  EXPECT_EQ(LowOf(id), 0xBEEF);
+  EXPECT_EQ(IdOf(ChunkOf(id), LowOf(id)), id);
+  EXPECT_EQ(ChunkOf(65535), 0u);
+  EXPECT_EQ(ChunkOf(65536), 1u);
 }
 
 TEST(KeysTest, IndexAttributesDoNotShareKeys) {

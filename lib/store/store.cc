@@ -3,7 +3,9 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -21,6 +23,7 @@
 
 #include "lib/store/entry_codec.h"
 #include "lib/store/keys.h"
+#include "lib/store/posting.h"
 
 namespace simplead::store {
 namespace {
@@ -52,6 +55,53 @@ class IndexPrefixExtractor : public rocksdb::SliceTransform {
     return keys::IndexAttributePrefixLength(View(key)).has_value();
   }
 };
+
+// Merges posting-list deltas (posting.h) into a chunk value. A full merge
+// yields the canonical chunk ("" when no id is left, which reads skip and the
+// compaction filter below drops); a partial merge folds deltas into one.
+// Malformed bytes fail the merge, which RocksDB reports as corruption.
+class PostingMergeOperator : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "simplead.PostingMerge.v1"; }
+
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::optional<posting::Chunk> chunk =
+        in.existing_value ? posting::Chunk::Decode(View(*in.existing_value)) : posting::Chunk();
+    if (!chunk) return false;
+    for (const rocksdb::Slice& operand : in.operand_list) {
+      auto delta = posting::Delta::Decode(View(operand));
+      if (!delta) return false;
+      chunk->Apply(*delta);
+    }
+    out->new_value = chunk->Encode();
+    return true;
+  }
+
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands, std::string* new_value,
+                         rocksdb::Logger*) const override {
+    posting::Delta folded;
+    for (const rocksdb::Slice& operand : operands) {
+      auto delta = posting::Delta::Decode(View(operand));
+      if (!delta) return false;
+      folded.Then(*delta);
+    }
+    *new_value = folded.Encode();
+    return true;
+  }
+};
+
+// Drops chunks that merged down to no ids (turned into tombstones by RocksDB).
+class EmptyPostingFilter : public rocksdb::CompactionFilter {
+ public:
+  const char* Name() const override { return "simplead.EmptyPostingFilter.v1"; }
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& existing_value, std::string*,
+              bool*) const override {
+    return existing_value.empty();
+  }
+};
+
+// Stateless, so one shared instance serves every store.
+const EmptyPostingFilter kEmptyPostingFilter;
 
 // A bounded LRU of decoded entries, sharded by id to spread lock contention.
 // A per-shard epoch, bumped on every invalidation, stops a reader that read
@@ -122,9 +172,15 @@ bool Lz4Supported() {
   return std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end();
 }
 
-rocksdb::ColumnFamilyOptions MakeCfOptions(const std::shared_ptr<rocksdb::Cache>& cache, bool point_lookups,
-                                           bool prefix_index) {
+enum class CfKind { kPlain, kPointLookups, kPostings };
+
+rocksdb::ColumnFamilyOptions MakeCfOptions(const std::shared_ptr<rocksdb::Cache>& cache, CfKind kind,
+                                           const StoreOptions& options) {
   rocksdb::ColumnFamilyOptions cf;
+  // A bulk load compacts once at its end (Store::Flush). Larger memtables
+  // were measured not to help it: deeper skip lists cost what fewer flushes
+  // save.
+  if (options.bulk_load) cf.disable_auto_compactions = true;
   cf.compaction_style = rocksdb::kCompactionStyleLevel;
   cf.level_compaction_dynamic_level_bytes = true;
   cf.compression = Lz4Supported() ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
@@ -133,18 +189,26 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(const std::shared_ptr<rocksdb::Cache>
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   table.format_version = 5;
-  if (point_lookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  if (prefix_index) {
-    // Only ever scanned by prefix: a prefix bloom instead of a whole-key one.
+  if (kind == CfKind::kPointLookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  if (kind == CfKind::kPostings) {
+    // Gets of one chunk (whole-key bloom) and prefix scans (prefix bloom).
     cf.prefix_extractor = std::make_shared<IndexPrefixExtractor>();
     cf.memtable_prefix_bloom_size_ratio = 0.02;
+    cf.memtable_whole_key_filtering = true;
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    table.whole_key_filtering = false;
+    table.whole_key_filtering = true;
+    cf.merge_operator = std::make_shared<PostingMergeOperator>();
+    cf.compaction_filter = &kEmptyPostingFilter;
+    // Bounds the deltas a read of a hot chunk merges from a memtable. Each
+    // merge insert then costs a memtable lookup: not worth it in a bulk load,
+    // whose commits touch a chunk once each.
+    cf.max_successive_merges = options.bulk_load ? 0 : 64;
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
 }
 
+// Column families of format 2 (besides "default").
 const std::vector<std::string>& StoreCfNames() {
   static const std::vector<std::string> kNames = {keys::kEntriesCf, keys::kDn2IdCf,     keys::kChildrenCf,
                                                   keys::kIndexCf,   keys::kChangelogCf, keys::kMetaCf};
@@ -174,7 +238,25 @@ struct Store::Impl {
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   std::atomic<uint64_t> next_id{1};
   std::atomic<uint64_t> persisted_next_id{0};  // meta high-water mark
+  // Highest chunk an index op of this process touched; with next_id it
+  // bounds the chunks a read of one index key must probe.
+  std::atomic<uint64_t> max_index_chunk{0};
+  // A format-1 store opened read-only: its index is not readable.
+  bool legacy_index = false;
   EntryCache cache;
+
+  Status CheckIndexReadable() const {
+    if (!legacy_index) return Status::Ok();
+    return Error(ResultCode::kUnavailable,
+                 "the store at " + options.path +
+                     " has storage format 1: open it read-write once (start simplead or run an admin command "
+                     "that writes) to convert its index");
+  }
+
+  // Visits (chunk, value) of every non-empty chunk of exactly (kind,
+  // attribute, key), in chunk order; fn returns false to stop.
+  Status ForEachChunk(IndexKind kind, std::string_view attribute, std::string_view key,
+                      const std::function<bool(uint64_t, std::string_view)>& fn) const;
 
   Result<std::optional<StoredEntry>> Get(EntryId id);
   Result<std::shared_ptr<const StoredEntry>> GetShared(EntryId id);
@@ -198,6 +280,42 @@ struct Store::Impl {
     return Status::Ok();
   }
 };
+
+Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std::string_view key,
+                                 const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  SIMPLEAD_RETURN_IF_ERROR(CheckIndexReadable());
+  std::string prefix = keys::IndexExactPrefix(kind, attribute, key);
+  const uint64_t last_id = next_id.load();
+  const uint64_t chunks = std::max(keys::ChunkOf(last_id == 0 ? 0 : last_id - 1), max_index_chunk.load()) + 1;
+  constexpr uint64_t kMaxGets = 4;
+  if (chunks <= kMaxGets) {
+    // Few chunks can exist (up to 262,144 ids): point reads, which the
+    // whole-key bloom filters answer for most files, beat an iterator.
+    std::string k = prefix;
+    std::string value;
+    for (uint64_t c = 0; c < chunks; ++c) {
+      k.resize(prefix.size());
+      keys::PutFixed64BE(&k, c);
+      rocksdb::Status st = db->Get(rocksdb::ReadOptions(), index, k, &value);
+      if (st.IsNotFound()) continue;
+      if (!st.ok()) return FromRocks(st, "index get");
+      if (value.empty()) continue;
+      if (!fn(c, value)) return Status::Ok();
+    }
+    return Status::Ok();
+  }
+  Status bad;
+  Status st = ScanPrefix(index, prefix, true, [&](std::string_view k, std::string_view value) {
+    std::string_view rest = k.substr(prefix.size());
+    uint64_t chunk = 0;
+    if (rest.size() != 8 || !keys::GetFixed64BE(&rest, &chunk)) {
+      bad = InternalError("corrupt index key");
+      return false;
+    }
+    return value.empty() || fn(chunk, value);
+  });
+  return st.ok() ? bad : st;
+}
 
 Result<std::shared_ptr<const StoredEntry>> Store::Impl::GetShared(EntryId id) {
   uint64_t epoch = 0;
@@ -243,6 +361,7 @@ struct WriteTxn::Impl {
   void Reset() {
     batch.Clear();
     index_ops.clear();
+    max_chunk = 0;
     entries.clear();
     dn2id.clear();
     max_id_plus_one = 0;
@@ -250,11 +369,23 @@ struct WriteTxn::Impl {
 
   Store::Impl* store;
   rocksdb::WriteBatch batch;
-  // Index keys (key, put?) in call order. Commit appends them to the batch
-  // sorted by key (stable, so the last op on a key still wins): RocksDB's
-  // skip list inserts keys that arrive in order much faster than scattered
-  // ones, and an import writes ~30 index keys per entry.
-  std::vector<std::pair<std::string, bool>> index_ops;
+  // Index ops per chunk key, in call order: low 16 bits of the id, bit 16
+  // set for an add. Commit folds each key's ops into one merge operand and
+  // appends them sorted by key: RocksDB's skip list inserts keys that arrive
+  // in order much faster than scattered ones.
+  std::unordered_map<std::string, std::vector<uint32_t>> index_ops;
+  uint64_t max_chunk = 0;
+  std::string scratch;  // key being looked up, reused to spare allocations
+
+  void AddIndexOp(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id, bool add) {
+    const uint64_t chunk = keys::ChunkOf(id);
+    max_chunk = std::max(max_chunk, chunk);
+    scratch.clear();
+    keys::AppendIndexKey(&scratch, kind, attribute, key, chunk);
+    auto it = index_ops.find(scratch);
+    if (it == index_ops.end()) it = index_ops.emplace(scratch, std::vector<uint32_t>()).first;
+    it->second.push_back(keys::LowOf(id) | (add ? 0x10000u : 0u));
+  }
   // Entry records (encoded) and dn2id values written here; nullopt: deleted.
   std::unordered_map<EntryId, std::optional<std::string>> entries;
   std::unordered_map<std::string, std::optional<EntryId>> dn2id;
@@ -294,11 +425,11 @@ void WriteTxn::DeleteEntry(EntryId id, EntryId parent, std::string_view normaliz
 }
 
 void WriteTxn::AddIndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id) {
-  impl_->index_ops.emplace_back(keys::IndexKey(kind, attribute, key, id), true);
+  impl_->AddIndexOp(kind, attribute, key, id, true);
 }
 
 void WriteTxn::RemoveIndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id) {
-  impl_->index_ops.emplace_back(keys::IndexKey(kind, attribute, key, id), false);
+  impl_->AddIndexOp(kind, attribute, key, id, false);
 }
 
 void WriteTxn::AppendChange(const ChangeRecord& change) {
@@ -336,19 +467,34 @@ Status WriteTxn::Commit(bool sync) {
     impl_->Reset();
     return Error(ResultCode::kUnwillingToPerform, "store is open read-only");
   }
-  auto& ops = impl_->index_ops;
-  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [key, put] : ops) {
-    if (put) {
-      impl_->batch.Put(s.index, key, rocksdb::Slice()).PermitUncheckedError();
-    } else {
-      impl_->batch.Delete(s.index, key).PermitUncheckedError();
+  if (!impl_->index_ops.empty()) {
+    std::vector<std::pair<const std::string*, std::vector<uint32_t>*>> sorted;
+    sorted.reserve(impl_->index_ops.size());
+    for (auto& [key, ops] : impl_->index_ops) sorted.emplace_back(&key, &ops);
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+    posting::Delta delta;
+    for (auto& [key, ops] : sorted) {
+      // Per id the last op wins: stable-sort by id, keep each run's last.
+      std::stable_sort(ops->begin(), ops->end(), [](uint32_t a, uint32_t b) { return (a & 0xFFFF) < (b & 0xFFFF); });
+      delta.adds.clear();
+      delta.removes.clear();
+      for (size_t i = 0; i < ops->size(); ++i) {
+        const uint32_t op = (*ops)[i];
+        if (i + 1 < ops->size() && ((*ops)[i + 1] & 0xFFFF) == (op & 0xFFFF)) continue;
+        (op & 0x10000 ? delta.adds : delta.removes).push_back(static_cast<uint16_t>(op & 0xFFFF));
+      }
+      impl_->batch.Merge(s.index, *key, delta.Encode()).PermitUncheckedError();
     }
+    impl_->index_ops.clear();
   }
-  ops.clear();
   if (impl_->batch.Count() == 0) return Status::Ok();
   rocksdb::WriteOptions wo;
-  wo.sync = sync && s.options.sync_writes;
+  wo.sync = sync && s.options.sync_writes && !s.options.bulk_load;
+  wo.disableWAL = s.options.bulk_load;
+  // Raised before the write so that no reader misses a chunk it can see.
+  uint64_t chunk = s.max_index_chunk.load();
+  while (chunk < impl_->max_chunk && !s.max_index_chunk.compare_exchange_weak(chunk, impl_->max_chunk)) {
+  }
   rocksdb::Status st = s.db->Write(wo, &impl_->batch);
   if (st.ok()) {
     for (const auto& [id, record] : impl_->entries) s.cache.Invalidate(id);
@@ -372,6 +518,64 @@ Status WriteTxn::Commit(bool sync) {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+namespace {
+
+// Converts a format-1 index (one key per id, empty values) into posting
+// lists in `to`, reading `from` in key order: the ids of one chunk are
+// adjacent there, so one chunk and one write batch at a time are in memory.
+// The writes are not synced; the caller's synced version write follows them
+// in the WAL and so makes them durable too.
+Status ConvertV1Index(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* from, rocksdb::ColumnFamilyHandle* to) {
+  constexpr size_t kBatchBytes = 4 << 20;
+  rocksdb::WriteBatch batch;
+  rocksdb::WriteOptions wo;
+  std::string current;  // chunk key being filled
+  posting::Delta ids;   // its ids, ascending
+  auto flush_chunk = [&]() -> Status {
+    if (current.empty()) return Status::Ok();
+    posting::Chunk chunk;
+    chunk.Apply(ids);
+    batch.Put(to, current, chunk.Encode()).PermitUncheckedError();
+    ids.adds.clear();
+    current.clear();
+    if (batch.GetDataSize() < kBatchBytes) return Status::Ok();
+    rocksdb::Status st = db->Write(wo, &batch);
+    batch.Clear();
+    return st.ok() ? Status::Ok() : FromRocks(st, "index conversion");
+  };
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, from));
+  std::string key;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view v1 = View(it->key());
+    auto parsed = keys::ParseIndexKey(v1);
+    if (!parsed) return InternalError("index conversion: corrupt format-1 index key");
+    const EntryId id = parsed->chunk;  // format 1 kept the id there
+    key.assign(v1.substr(0, v1.size() - 8));
+    keys::PutFixed64BE(&key, keys::ChunkOf(id));
+    if (key != current) {
+      SIMPLEAD_RETURN_IF_ERROR(flush_chunk());
+      current = key;
+    }
+    ids.adds.push_back(keys::LowOf(id));  // ascending: v1 keys sort by id
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "index conversion");
+  SIMPLEAD_RETURN_IF_ERROR(flush_chunk());
+  if (batch.Count() > 0) {
+    rocksdb::Status st = db->Write(wo, &batch);
+    if (!st.ok()) return FromRocks(st, "index conversion");
+  }
+  return Status::Ok();
+}
+
+bool Contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   namespace fs = std::filesystem;
   const std::string& path = options.path;
@@ -381,32 +585,39 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (!exists && (options.read_only || !options.create_if_missing)) {
     return Error(ResultCode::kUnavailable, "no store at " + path);
   }
+  const bool bulk = options.bulk_load && !options.read_only;
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = !exists;
   db_options.create_missing_column_families = !exists;
   db_options.keep_log_file_num = 5;
   db_options.max_background_jobs = 2;
+  // Without a WAL, only flushing every column family at once keeps them in
+  // step on disk.
+  db_options.atomic_flush = bulk;
 
+  // Column families present: format 2's, plus format 1's index while a
+  // store is converted (or the leftover of a conversion cut short).
+  std::vector<std::string> found;
   if (exists) {
-    std::vector<std::string> found;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &found);
     if (!s.ok()) return FromRocks(s, "cannot open store at " + path + " (corrupt or not a SimpleAD store)");
     for (const std::string& name : StoreCfNames()) {
-      if (std::find(found.begin(), found.end(), name) == found.end()) {
-        return Error(ResultCode::kOther, "cannot open store at " + path + ": column family '" + name +
-                                             "' is missing (not a SimpleAD store of format " +
-                                             std::string(keys::kFormatVersion) + ")");
-      }
+      if (Contains(found, name)) continue;
+      if (name == keys::kIndexCf && Contains(found, keys::kLegacyIndexCf)) continue;  // format 1
+      return Error(ResultCode::kOther, "cannot open store at " + path + ": column family '" + name +
+                                           "' is missing (not a SimpleAD store of format " +
+                                           std::string(keys::kFormatVersion) + ")");
     }
     for (const std::string& name : found) {
-      if (name != rocksdb::kDefaultColumnFamilyName &&
-          std::find(StoreCfNames().begin(), StoreCfNames().end(), name) == StoreCfNames().end()) {
+      if (name != rocksdb::kDefaultColumnFamilyName && name != keys::kLegacyIndexCf && !Contains(StoreCfNames(), name)) {
         return Error(ResultCode::kOther, "cannot open store at " + path + ": unknown column family '" + name +
                                              "' (written by another SimpleAD version?)");
       }
     }
   }
+  const bool has_index = !exists || Contains(found, keys::kIndexCf);
+  const bool has_legacy = Contains(found, keys::kLegacyIndexCf);
 
   auto cache = rocksdb::NewLRUCache(std::max<size_t>(options.block_cache_bytes, 1 << 20));
   if (options.memtable_budget_bytes > 0 && !options.read_only) {
@@ -414,13 +625,14 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
         std::make_shared<rocksdb::WriteBufferManager>(options.memtable_budget_bytes, cache);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, MakeCfOptions(cache, false, false));
-  descriptors.emplace_back(keys::kEntriesCf, MakeCfOptions(cache, true, false));
-  descriptors.emplace_back(keys::kDn2IdCf, MakeCfOptions(cache, true, false));
-  descriptors.emplace_back(keys::kChildrenCf, MakeCfOptions(cache, false, false));
-  descriptors.emplace_back(keys::kIndexCf, MakeCfOptions(cache, false, true));
-  descriptors.emplace_back(keys::kChangelogCf, MakeCfOptions(cache, false, false));
-  descriptors.emplace_back(keys::kMetaCf, MakeCfOptions(cache, true, false));
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, MakeCfOptions(cache, CfKind::kPlain, options));
+  descriptors.emplace_back(keys::kEntriesCf, MakeCfOptions(cache, CfKind::kPointLookups, options));
+  descriptors.emplace_back(keys::kDn2IdCf, MakeCfOptions(cache, CfKind::kPointLookups, options));
+  descriptors.emplace_back(keys::kChildrenCf, MakeCfOptions(cache, CfKind::kPlain, options));
+  descriptors.emplace_back(keys::kChangelogCf, MakeCfOptions(cache, CfKind::kPlain, options));
+  descriptors.emplace_back(keys::kMetaCf, MakeCfOptions(cache, CfKind::kPointLookups, options));
+  if (has_index) descriptors.emplace_back(keys::kIndexCf, MakeCfOptions(cache, CfKind::kPostings, options));
+  if (has_legacy) descriptors.emplace_back(keys::kLegacyIndexCf, MakeCfOptions(cache, CfKind::kPlain, options));
 
   auto impl = std::make_unique<Impl>(options);
   rocksdb::DB* raw = nullptr;
@@ -432,9 +644,26 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   impl->entries = impl->handles[1];
   impl->dn2id = impl->handles[2];
   impl->children = impl->handles[3];
-  impl->index = impl->handles[4];
-  impl->changelog = impl->handles[5];
-  impl->meta = impl->handles[6];
+  impl->changelog = impl->handles[4];
+  impl->meta = impl->handles[5];
+  impl->index = has_index ? impl->handles[6] : nullptr;
+  rocksdb::ColumnFamilyHandle* legacy = has_legacy ? impl->handles.back() : nullptr;
+  auto drop_cf = [&](rocksdb::ColumnFamilyHandle* h) -> Status {
+    rocksdb::Status st = impl->db->DropColumnFamily(h);
+    if (!st.ok()) return FromRocks(st, "cannot open store at " + path);
+    impl->handles.erase(std::find(impl->handles.begin(), impl->handles.end(), h));
+    st = impl->db->DestroyColumnFamilyHandle(h);
+    return st.ok() ? Status::Ok() : FromRocks(st, "cannot open store at " + path);
+  };
+  auto create_index_cf = [&]() -> Status {
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    rocksdb::Status st =
+        impl->db->CreateColumnFamily(MakeCfOptions(cache, CfKind::kPostings, options), keys::kIndexCf, &h);
+    if (!st.ok()) return FromRocks(st, "cannot open store at " + path);
+    impl->handles.push_back(h);
+    impl->index = h;
+    return Status::Ok();
+  };
 
   // Format version: written at creation, checked on every open.
   std::string version;
@@ -451,10 +680,29 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   } else if (!s.ok()) {
     return FromRocks(s, "cannot open store at " + path);
   }
-  if (version != keys::kFormatVersion) {
-    return Error(ResultCode::kOther, "cannot open store at " + path + ": storage format version '" + version +
-                                         "' is not supported (this build reads version " +
-                                         std::string(keys::kFormatVersion) + ")");
+  if (version == keys::kFormatVersionV1 && options.read_only) {
+    impl->legacy_index = true;  // entries and meta read as in format 2
+  } else if (version == keys::kFormatVersionV1) {
+    if (!legacy) return Error(ResultCode::kOther, "cannot open store at " + path + ": format-1 index is missing");
+    // Start from scratch, also after a conversion that was cut short; the
+    // version write is the commit point, then the old index goes.
+    if (impl->index) SIMPLEAD_RETURN_IF_ERROR(drop_cf(impl->index));
+    SIMPLEAD_RETURN_IF_ERROR(create_index_cf());
+    SIMPLEAD_RETURN_IF_ERROR(ConvertV1Index(impl->db.get(), legacy, impl->index));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = impl->db->Put(wo, impl->meta, keys::kMetaFormatVersion, ToSlice(keys::kFormatVersion));
+    if (!s.ok()) return FromRocks(s, "cannot open store at " + path + ": index conversion");
+    SIMPLEAD_RETURN_IF_ERROR(drop_cf(legacy));
+  } else if (version == keys::kFormatVersion) {
+    if (!impl->index) return Error(ResultCode::kOther, "cannot open store at " + path + ": index is missing");
+    if (legacy && !options.read_only) SIMPLEAD_RETURN_IF_ERROR(drop_cf(legacy));  // a conversion's leftover
+  } else {
+    auto number = keys::DecodeCounter(version);
+    std::string why = number && *number > 2 ? "is newer than this build, which reads versions 1 and 2"
+                                            : "is not supported (this build reads versions 1 and 2)";
+    return Error(ResultCode::kOther,
+                 "cannot open store at " + path + ": storage format version '" + version + "' " + why);
   }
 
   // Seed the id counter from the highest entry and the persisted high-water mark.
@@ -530,34 +778,37 @@ Status Store::ForEachEntry(const std::function<bool(const StoredEntry&)>& fn) co
 
 Status Store::ForEachIndexed(IndexKind kind, std::string_view attribute, std::string_view key,
                              const std::function<bool(EntryId)>& fn) const {
-  std::string prefix = keys::IndexExactPrefix(kind, attribute, key);
-  Status bad;
-  Status st = impl_->ScanPrefix(impl_->index, prefix, true, [&](std::string_view k, std::string_view) {
-    std::string_view rest = k.substr(prefix.size());
-    uint64_t id = 0;
-    if (rest.size() != 8 || !keys::GetFixed64BE(&rest, &id)) {
-      bad = InternalError("corrupt index key");
-      return false;
-    }
-    return fn(id);
-  });
-  return st.ok() ? bad : st;
+  bool corrupt = false;
+  SIMPLEAD_RETURN_IF_ERROR(impl_->ForEachChunk(kind, attribute, key, [&](uint64_t chunk, std::string_view value) {
+    bool stopped = false;
+    corrupt = !posting::ForEachEncoded(
+        value, [&](uint16_t low) { return fn(keys::IdOf(chunk, low)); }, &stopped);
+    return !corrupt && !stopped;
+  }));
+  return corrupt ? InternalError("corrupt posting list") : Status::Ok();
 }
 
 Status Store::ForEachIndexedPrefix(IndexKind kind, std::string_view attribute, std::string_view key_prefix,
                                    const std::function<bool(std::string_view key, EntryId)>& fn) const {
+  SIMPLEAD_RETURN_IF_ERROR(impl_->CheckIndexReadable());
   std::string prefix = keys::IndexKeyPrefix(kind, attribute, key_prefix);
   const size_t attr_len = keys::IndexAttributePrefix(kind, attribute).size();
   Status bad;
   std::string decoded;
-  Status st = impl_->ScanPrefix(impl_->index, prefix, true, [&](std::string_view k, std::string_view) {
+  Status st = impl_->ScanPrefix(impl_->index, prefix, true, [&](std::string_view k, std::string_view value) {
     std::string_view rest = k.substr(attr_len);
-    uint64_t id = 0;
-    if (!keys::GetEscaped(&rest, &decoded) || rest.size() != 8 || !keys::GetFixed64BE(&rest, &id)) {
+    uint64_t chunk = 0;
+    if (!keys::GetEscaped(&rest, &decoded) || rest.size() != 8 || !keys::GetFixed64BE(&rest, &chunk)) {
       bad = InternalError("corrupt index key");
       return false;
     }
-    return fn(decoded, id);
+    bool stopped = false;
+    if (!posting::ForEachEncoded(
+            value, [&](uint16_t low) { return fn(decoded, keys::IdOf(chunk, low)); }, &stopped)) {
+      bad = InternalError("corrupt posting list");
+      return false;
+    }
+    return !stopped;
   });
   return st.ok() ? bad : st;
 }
@@ -566,8 +817,15 @@ Result<size_t> Store::CountIndexed(IndexKind kind, std::string_view attribute, s
                                    size_t limit) const {
   size_t n = 0;
   if (limit == 0) return n;
-  SIMPLEAD_RETURN_IF_ERROR(ForEachIndexed(kind, attribute, key, [&](EntryId) { return ++n < limit; }));
-  return n;
+  bool corrupt = false;
+  SIMPLEAD_RETURN_IF_ERROR(impl_->ForEachChunk(kind, attribute, key, [&](uint64_t, std::string_view value) {
+    auto count = posting::EncodedCardinality(value);
+    corrupt = !count;
+    n += count.value_or(0);
+    return !corrupt && n < limit;
+  }));
+  if (corrupt) return InternalError("corrupt posting list");
+  return std::min(n, limit);
 }
 
 Status Store::ForEachChange(std::string_view after_csn, const std::function<bool(const ChangeRecord&)>& fn) const {
@@ -612,6 +870,14 @@ Status Store::Flush() {
   fo.wait = true;
   rocksdb::Status s = impl_->db->Flush(fo, impl_->handles);
   if (!s.ok()) return FromRocks(s, "store flush");
+  if (!impl_->options.bulk_load) return Status::Ok();
+  // The end of a bulk load: without automatic compactions the index holds
+  // one delta per chunk per flushed memtable, which every read would merge.
+  // Compacting it once folds them into plain values.
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  s = impl_->db->CompactRange(co, impl_->index, nullptr, nullptr);
+  if (!s.ok()) return FromRocks(s, "store compaction");
   return Status::Ok();
 }
 

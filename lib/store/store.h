@@ -37,6 +37,16 @@ struct StoreOptions {
   // to two 64 MiB memtables per column family).
   size_t memtable_budget_bytes = 32 * 1024 * 1024;
   size_t entry_cache_entries = 20000;         // decoded-entry cache; 0 disables
+  // Offline bulk load (simplead-admin import into a stopped server only):
+  // commits skip the WAL and ignore sync_writes, automatic compactions are
+  // off and all column families flush together (atomic flush). Flush() must
+  // end the load: it persists everything, then compacts the index once
+  // (folding the load's merge operands into plain values). Until that Flush()
+  // returns nothing is durable: a crash or kill mid-import leaves the store
+  // as of some earlier commit (consistent across column families, but which
+  // commit is unknown), so delete the data directory, init and import again.
+  // Never set it for a serving store.
+  bool bulk_load = false;
 };
 
 struct StoredEntry {
@@ -75,6 +85,8 @@ class WriteTxn {
   // Remove an entry and its dn2id/children links (index keys are removed by
   // the caller with RemoveIndexKey, since only it knows them).
   void DeleteEntry(EntryId id, EntryId parent, std::string_view normalized_dn);
+  // Index ops; per (kind, attribute, key, id) the last call in the txn wins.
+  // Commit writes one merge operand per posting-list chunk touched.
   void AddIndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id);
   void RemoveIndexKey(IndexKind kind, std::string_view attribute, std::string_view key, EntryId id);
   void AppendChange(const ChangeRecord& change);
@@ -100,6 +112,11 @@ class WriteTxn {
 
 class Store {
  public:
+  // Creates a store at format version 2 (keys.h) or opens one. A format-1
+  // store opened read-write has its index converted in place first (time
+  // grows with the index size; crash-safe, it restarts from scratch). Opened
+  // read-only, a format-1 store serves entries and meta but its index reads
+  // fail until it is opened read-write once. Newer formats are refused.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store();
   Store(const Store&) = delete;
@@ -120,8 +137,12 @@ class Store {
   // Visit every entry in id order (export, verify, unindexed scans).
   Status ForEachEntry(const std::function<bool(const StoredEntry&)>& fn) const;
 
-  // Index scans. Equality visits the ids under exactly `key`; prefix visits
-  // every (key, id) whose key starts with `key_prefix`, in key order.
+  // Index scans. Equality visits the ids under exactly `key` in id order;
+  // prefix visits every (key, id) whose key starts with `key_prefix`, in key
+  // order, then id order. Index ids are stored as posting lists of 65,536-id
+  // chunks (posting.h): cost grows with the number of chunks, not of ids.
+  // The ids handed to AddIndexKey must be entry ids (from AllocateId or
+  // written with PutEntry): reads probe only the chunks ids can be in.
   Status ForEachIndexed(IndexKind kind, std::string_view attribute, std::string_view key,
                         const std::function<bool(EntryId)>& fn) const;
   Status ForEachIndexedPrefix(IndexKind kind, std::string_view attribute, std::string_view key_prefix,

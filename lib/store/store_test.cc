@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
-#include <cstdlib>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <tuple>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -522,6 +527,327 @@ TEST(StoreOpenTest, CorruptedStoreGivesAnError) {
   auto store = Store::Open(Options(dir.path()));
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("cannot open store"), std::string::npos);
+}
+
+
+// ---- Posting lists (format 2) ------------------------------------------------
+
+// Entries with the given ids, so that reads know which chunks can exist.
+void PutEntries(Store& store, const std::vector<EntryId>& ids) {
+  auto txn = store.BeginWrite();
+  for (EntryId id : ids) {
+    std::string dn = "cn=e" + std::to_string(id) + ",dc=example,dc=com";
+    txn.PutEntry(id, kNoEntry, Norm(dn), MakeEntry(dn, "e"));
+  }
+  ASSERT_TRUE(txn.Commit().ok());
+}
+
+std::vector<EntryId> IndexedIn(const Store& store, IndexKind kind, std::string_view attr, std::string_view key) {
+  std::vector<EntryId> ids;
+  EXPECT_TRUE(store
+                  .ForEachIndexed(kind, attr, key,
+                                  [&](EntryId id) {
+                                    ids.push_back(id);
+                                    return true;
+                                  })
+                  .ok());
+  return ids;
+}
+
+TEST_F(StoreTest, IndexSpansChunksInIdOrder) {
+  const std::vector<EntryId> ids = {1, 65535, 65536, 65537, 3 * 65536 + 5, 700000};
+  PutEntries(*store_, ids);
+  auto txn = store_->BeginWrite();
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) txn.AddIndexKey(IndexKind::kPresence, "cn", "", *it);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(Indexed(IndexKind::kPresence, "cn", ""), ids);
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kPresence, "cn", "", 100), ids.size());
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kPresence, "cn", "", 3), 3u);
+
+  txn = store_->BeginWrite();
+  txn.RemoveIndexKey(IndexKind::kPresence, "cn", "", 65536);
+  txn.RemoveIndexKey(IndexKind::kPresence, "cn", "", 3 * 65536 + 5);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(Indexed(IndexKind::kPresence, "cn", ""), (std::vector<EntryId>{1, 65535, 65537, 700000}));
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kPresence, "cn", "", 100), 4u);
+}
+
+TEST_F(StoreTest, IndexReadsUseTheIteratorWhenManyChunksExist) {
+  // Ids up to 20 chunks: more than point reads cover.
+  std::vector<EntryId> ids;
+  for (EntryId c = 0; c < 20; c += 3) ids.push_back(c * 65536 + 7);
+  PutEntries(*store_, ids);
+  auto txn = store_->BeginWrite();
+  for (EntryId id : ids) txn.AddIndexKey(IndexKind::kEquality, "uid", "x", id);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(Indexed(IndexKind::kEquality, "uid", "x"), ids);
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kEquality, "uid", "x", 1000), ids.size());
+}
+
+TEST_F(StoreTest, PrefixScanVisitsKeysThenIdsAcrossChunks) {
+  PutEntries(*store_, {2, 70000, 140000});
+  auto txn = store_->BeginWrite();
+  txn.AddIndexKey(IndexKind::kEquality, "sn", "abd", 2);
+  txn.AddIndexKey(IndexKind::kEquality, "sn", "abc", 140000);
+  txn.AddIndexKey(IndexKind::kEquality, "sn", "abc", 2);
+  txn.AddIndexKey(IndexKind::kEquality, "sn", "abc", 70000);
+  txn.AddIndexKey(IndexKind::kEquality, "sn", "b", 2);
+  ASSERT_TRUE(txn.Commit().ok());
+  std::vector<std::pair<std::string, EntryId>> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachIndexedPrefix(IndexKind::kEquality, "sn", "ab",
+                                         [&](std::string_view key, EntryId id) {
+                                           seen.emplace_back(std::string(key), id);
+                                           return true;
+                                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, EntryId>>{
+                      {"abc", 2}, {"abc", 70000}, {"abc", 140000}, {"abd", 2}}));
+}
+
+TEST_F(StoreTest, IndexMergesAcrossCommitsFlushesAndReopen) {
+  std::vector<EntryId> ids;
+  for (EntryId id = 1; id <= 300; ++id) ids.push_back(id * 500);  // 3 chunks
+  PutEntries(*store_, ids);
+  for (size_t round = 0; round < 3; ++round) {
+    auto txn = store_->BeginWrite();
+    for (size_t i = round; i < ids.size(); i += 3) txn.AddIndexKey(IndexKind::kSubstring, "cn", "abc", ids[i]);
+    ASSERT_TRUE(txn.Commit().ok());
+    if (round == 1) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  EXPECT_EQ(Indexed(IndexKind::kSubstring, "cn", "abc"), ids);
+  auto txn = store_->BeginWrite();
+  for (size_t i = 0; i < ids.size(); i += 2) txn.RemoveIndexKey(IndexKind::kSubstring, "cn", "abc", ids[i]);
+  ASSERT_TRUE(txn.Commit().ok());
+  std::vector<EntryId> odd;
+  for (size_t i = 1; i < ids.size(); i += 2) odd.push_back(ids[i]);
+  EXPECT_EQ(Indexed(IndexKind::kSubstring, "cn", "abc"), odd);
+  store_.reset();
+  store_ = MustOpen(Options(dir_.path()));
+  EXPECT_EQ(Indexed(IndexKind::kSubstring, "cn", "abc"), odd);
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kSubstring, "cn", "abc", 1000), odd.size());
+}
+
+TEST_F(StoreTest, ChunkEmptiedByRemovesIsAbsent) {
+  PutEntries(*store_, {5, 6});
+  auto txn = store_->BeginWrite();
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "gone", 5);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "gone", 6);
+  ASSERT_TRUE(txn.Commit().ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  txn = store_->BeginWrite();
+  txn.RemoveIndexKey(IndexKind::kEquality, "cn", "gone", 5);
+  txn.RemoveIndexKey(IndexKind::kEquality, "cn", "gone", 6);
+  ASSERT_TRUE(txn.Commit().ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_TRUE(Indexed(IndexKind::kEquality, "cn", "gone").empty());
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kEquality, "cn", "gone", 10), 0u);
+  size_t visited = 0;
+  ASSERT_TRUE(store_
+                  ->ForEachIndexedPrefix(IndexKind::kEquality, "cn", "",
+                                         [&](std::string_view, EntryId) {
+                                           ++visited;
+                                           return true;
+                                         })
+                  .ok());
+  EXPECT_EQ(visited, 0u);
+}
+
+TEST_F(StoreTest, RemoveThenAddInOneTxnKeepsTheId) {
+  PutEntries(*store_, {9});
+  auto txn = store_->BeginWrite();
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "k", 9);
+  ASSERT_TRUE(txn.Commit().ok());
+  txn = store_->BeginWrite();
+  txn.RemoveIndexKey(IndexKind::kEquality, "cn", "k", 9);
+  txn.AddIndexKey(IndexKind::kEquality, "cn", "k", 9);
+  txn.RemoveIndexKey(IndexKind::kEquality, "cn", "other", 9);  // absent: no-op
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(Indexed(IndexKind::kEquality, "cn", "k"), std::vector<EntryId>{9});
+  EXPECT_TRUE(Indexed(IndexKind::kEquality, "cn", "other").empty());
+}
+
+TEST_F(StoreTest, DenseChunkBecomesABitmapAndShrinksBack) {
+  std::vector<EntryId> ids;
+  for (EntryId id = 1; id <= 5000; ++id) ids.push_back(id);
+  PutEntries(*store_, ids);
+  auto txn = store_->BeginWrite();
+  for (EntryId id : ids) txn.AddIndexKey(IndexKind::kPresence, "objectclass", "", id);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kPresence, "objectclass", "", 100000), 5000u);
+  txn = store_->BeginWrite();
+  for (EntryId id = 1; id <= 4990; ++id) txn.RemoveIndexKey(IndexKind::kPresence, "objectclass", "", id);
+  ASSERT_TRUE(txn.Commit().ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(Indexed(IndexKind::kPresence, "objectclass", "").size(), 10u);
+  EXPECT_EQ(Indexed(IndexKind::kPresence, "objectclass", "").front(), 4991u);
+}
+
+TEST(StoreBulkLoadTest, LoadFlushesCompactsAndReopensNormally) {
+  TempDir dir;
+  std::vector<EntryId> ids;
+  for (EntryId id = 1; id <= 3000; ++id) ids.push_back(id * 50);  // 3 chunks
+  {
+    StoreOptions o = Options(dir.path());
+    o.bulk_load = true;
+    auto store = MustOpen(o);
+    ASSERT_NE(store, nullptr);
+    for (size_t batch = 0; batch < ids.size(); batch += 500) {
+      auto txn = store->BeginWrite();
+      for (size_t i = batch; i < batch + 500; ++i) {
+        std::string dn = "cn=u" + std::to_string(ids[i]) + ",dc=example,dc=com";
+        txn.PutEntry(ids[i], kNoEntry, Norm(dn), MakeEntry(dn, "u"));
+        txn.AddIndexKey(IndexKind::kPresence, "cn", "", ids[i]);
+        txn.AddIndexKey(IndexKind::kEquality, "cn", "u" + std::to_string(i % 7), ids[i]);
+      }
+      ASSERT_TRUE(txn.Commit().ok());
+      if (batch == 1000) {
+        ASSERT_TRUE(store->Flush().ok());  // a load may flush midway too
+      }
+    }
+    auto txn = store->BeginWrite();
+    txn.RemoveIndexKey(IndexKind::kPresence, "cn", "", ids.front());
+    ASSERT_TRUE(txn.Commit().ok());
+    ASSERT_TRUE(store->Flush().ok());  // compacts the index
+    EXPECT_EQ(*store->CountIndexed(IndexKind::kPresence, "cn", "", 100000), ids.size() - 1);
+  }
+  auto store = MustOpen(Options(dir.path()));
+  ASSERT_NE(store, nullptr);
+  std::vector<EntryId> want(ids.begin() + 1, ids.end());
+  EXPECT_EQ(IndexedIn(*store, IndexKind::kPresence, "cn", ""), want);
+  EXPECT_EQ(*store->CountIndexed(IndexKind::kEquality, "cn", "u3", 100000), (ids.size() - 3 + 6) / 7);
+  EXPECT_TRUE(store->Get(ids.back())->has_value());
+}
+
+// CountIndexed reads one value per chunk: counting 40,000 postings must cost
+// about what 40 do, where format 1 took one iterator step per id.
+TEST_F(StoreTest, CountCostsChunksNotPostings) {
+  std::vector<EntryId> ids;
+  for (EntryId id = 1; id <= 40000; ++id) ids.push_back(id);
+  PutEntries(*store_, ids);
+  auto txn = store_->BeginWrite();
+  for (EntryId id : ids) txn.AddIndexKey(IndexKind::kSubstring, "cn", "big", id);
+  for (EntryId id = 1; id <= 40; ++id) txn.AddIndexKey(IndexKind::kSubstring, "cn", "small", id);
+  ASSERT_TRUE(txn.Commit().ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  auto time = [&](std::string_view key) {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 200; ++i) EXPECT_TRUE(store_->CountIndexed(IndexKind::kSubstring, "cn", key, 1000000).ok());
+    return std::chrono::steady_clock::now() - start;
+  };
+  time("big");  // warm the cache
+  auto big = time("big");
+  auto small = time("small");
+  EXPECT_EQ(*store_->CountIndexed(IndexKind::kSubstring, "cn", "big", 1000000), 40000u);
+  // 1000x the postings (format 1: ~1000x the time); a generous bound for a
+  // loaded machine.
+  EXPECT_LT(big, small * 5 + std::chrono::milliseconds(50));
+}
+
+// ---- Format 1 conversion ------------------------------------------------------
+
+// A format-1 store made by hand: its six column families, one entry, the
+// format-1 index (one empty-valued key per id) and version "1".
+void MakeV1Store(const std::string& path, const std::vector<std::tuple<IndexKind, std::string, std::string, EntryId>>&
+                                              postings,
+                 bool with_stale_postings_cf = false) {
+  rocksdb::DBOptions o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, "entries", "dn2id", "children", "index",
+                                    "changelog", "meta"};
+  if (with_stale_postings_cf) names.push_back("postings");
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(o, path, cfs, &h, &db).ok());
+  rocksdb::WriteBatch b;
+  ASSERT_TRUE(b.Put(h[6], keys::kMetaFormatVersion, "1").ok());
+  ASSERT_TRUE(b.Put(h[6], keys::kMetaNextId, "200001").ok());
+  for (const auto& [kind, attr, key, id] : postings) {
+    // Format 1's key had the id where format 2 has the chunk.
+    ASSERT_TRUE(b.Put(h[4], keys::IndexKey(kind, attr, key, id), "").ok());
+  }
+  if (with_stale_postings_cf) {
+    ASSERT_TRUE(b.Put(h[7], keys::IndexKey(IndexKind::kEquality, "cn", "junk", 0), "junk").ok());
+  }
+  ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &b).ok());
+  for (auto* x : h) ASSERT_TRUE(db->DestroyColumnFamilyHandle(x).ok());
+  delete db;
+}
+
+std::vector<std::tuple<IndexKind, std::string, std::string, EntryId>> V1Postings() {
+  std::vector<std::tuple<IndexKind, std::string, std::string, EntryId>> p;
+  for (EntryId id = 1; id <= 5000; ++id) p.emplace_back(IndexKind::kPresence, "objectclass", "", id * 40);  // dense
+  p.emplace_back(IndexKind::kEquality, "cn", "alice", 3);
+  p.emplace_back(IndexKind::kEquality, "cn", "alice", 70000);
+  p.emplace_back(IndexKind::kEquality, "cn", "bob", 4);
+  p.emplace_back(IndexKind::kSubstring, "cn", std::string("a\0b", 3), 200000);
+  return p;
+}
+
+TEST(StoreFormatTest, Version1StoreIsConvertedOnOpen) {
+  TempDir dir;
+  MakeV1Store(dir.path(), V1Postings());
+  {
+    auto store = MustOpen(Options(dir.path()));
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(**store->GetMeta(keys::kMetaFormatVersion), "2");
+    EXPECT_EQ(IndexedIn(*store, IndexKind::kEquality, "cn", "alice"), (std::vector<EntryId>{3, 70000}));
+    EXPECT_EQ(IndexedIn(*store, IndexKind::kEquality, "cn", "bob"), (std::vector<EntryId>{4}));
+    EXPECT_EQ(IndexedIn(*store, IndexKind::kSubstring, "cn", std::string("a\0b", 3)),
+              (std::vector<EntryId>{200000}));
+    EXPECT_EQ(*store->CountIndexed(IndexKind::kPresence, "objectclass", "", 100000), 5000u);
+    auto ids = IndexedIn(*store, IndexKind::kPresence, "objectclass", "");
+    ASSERT_EQ(ids.size(), 5000u);
+    EXPECT_EQ(ids.front(), 40u);
+    EXPECT_EQ(ids.back(), 200000u);
+  }
+  std::vector<std::string> cfs;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &cfs).ok());
+  EXPECT_EQ(std::count(cfs.begin(), cfs.end(), "index"), 0);
+  EXPECT_EQ(std::count(cfs.begin(), cfs.end(), "postings"), 1);
+  auto again = MustOpen(Options(dir.path()));  // opens as format 2
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(IndexedIn(*again, IndexKind::kEquality, "cn", "alice"), (std::vector<EntryId>{3, 70000}));
+}
+
+TEST(StoreFormatTest, InterruptedConversionStartsOver) {
+  TempDir dir;
+  MakeV1Store(dir.path(), V1Postings(), /*with_stale_postings_cf=*/true);
+  auto store = MustOpen(Options(dir.path()));
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(IndexedIn(*store, IndexKind::kEquality, "cn", "junk").empty());
+  EXPECT_EQ(IndexedIn(*store, IndexKind::kEquality, "cn", "bob"), (std::vector<EntryId>{4}));
+}
+
+TEST(StoreFormatTest, Version1StoreOpensReadOnlyWithoutItsIndex) {
+  TempDir dir;
+  MakeV1Store(dir.path(), V1Postings());
+  StoreOptions o = Options(dir.path());
+  o.read_only = true;
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(**store->GetMeta(keys::kMetaFormatVersion), "1");
+  Status st = store->ForEachIndexed(IndexKind::kEquality, "cn", "bob", [](EntryId) { return true; });
+  EXPECT_EQ(st.code(), ResultCode::kUnavailable);
+  EXPECT_NE(st.message().find("format 1"), std::string::npos) << st.message();
+}
+
+TEST(StoreFormatTest, NewerVersionIsRefusedAsNewer) {
+  TempDir dir;
+  {
+    auto store = MustOpen(Options(dir.path()));
+    auto txn = store->BeginWrite();
+    txn.PutMeta(keys::kMetaFormatVersion, "3");
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  auto store = Store::Open(Options(dir.path()));
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("newer than this build"), std::string::npos) << store.status().message();
 }
 
 }  // namespace
