@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <optional>
 
 namespace simplead::schema {
 namespace {
@@ -14,40 +15,65 @@ constexpr std::string_view kBitAnd = "1.2.840.113556.1.4.803";
 constexpr std::string_view kBitOr = "1.2.840.113556.1.4.804";
 constexpr std::string_view kInChain = "1.2.840.113556.1.4.1941";
 
-// An attribute description split into its type and lower-cased options.
+// An attribute description split into its type and its options (";a;b",
+// compared case-insensitively; views into the filter or entry).
 struct Description {
   const AttributeType* type = nullptr;
-  std::vector<std::string> options;
+  std::string_view options;
 };
 
 Description Describe(const Schema& schema, std::string_view text) {
-  Description d;
   size_t semi = text.find(';');
+  Description d;
   d.type = schema.FindAttribute(text.substr(0, semi));
-  while (semi != std::string_view::npos) {
-    text.remove_prefix(semi + 1);
-    semi = text.find(';');
-    d.options.push_back(ldap::ToLower(text.substr(0, semi)));
-  }
+  if (semi != std::string_view::npos) d.options = text.substr(semi);
   return d;
+}
+
+// Does ";a;b" `have` include every option of `wanted`?
+bool HasOptions(std::string_view have, std::string_view wanted) {
+  while (!wanted.empty()) {
+    wanted.remove_prefix(1);  // ';'
+    std::string_view option = wanted.substr(0, wanted.find(';'));
+    wanted.remove_prefix(option.size());
+    bool found = false;
+    for (std::string_view rest = have; !rest.empty() && !found;) {
+      rest.remove_prefix(1);
+      std::string_view o = rest.substr(0, rest.find(';'));
+      rest.remove_prefix(o.size());
+      found = ldap::EqualsIgnoreCase(o, option);
+    }
+    if (!found) return false;
+  }
+  return true;
 }
 
 bool Readable(const EvalHooks& hooks, const AttributeType& attr) { return !hooks.can_read || hooks.can_read(attr); }
 
-// Values of `wanted` and its subtypes (RFC 4511 §4.5.1.7: a filter on a
-// type matches its subtypes; the entry's options must include the filter's).
-std::vector<const std::string*> CollectValues(const Schema& schema, const ldap::Entry& entry, const Description& wanted,
-                                              const EvalHooks& hooks) {
-  std::vector<const std::string*> out;
+// Calls `visit` on each value of `wanted` and its subtypes (RFC 4511
+// §4.5.1.7: a filter on a type matches its subtypes; the entry's options must
+// include the filter's) until it returns true; returns whether one did.
+template <typename Visit>
+bool AnyValue(const Schema& schema, const ldap::Entry& entry, const Description& wanted, const EvalHooks& hooks,
+              Visit visit) {
   for (const auto& attr : entry.attributes()) {
     Description have = Describe(schema, attr.type);
     if (!have.type || !schema.IsSubtypeOf(*have.type, *wanted.type) || !Readable(hooks, *have.type)) continue;
-    bool options_ok = std::all_of(wanted.options.begin(), wanted.options.end(), [&](const std::string& o) {
-      return std::find(have.options.begin(), have.options.end(), o) != have.options.end();
-    });
-    if (!options_ok) continue;
-    for (const auto& v : attr.values) out.push_back(&v);
+    if (!HasOptions(have.options, wanted.options)) continue;
+    for (const auto& v : attr.values) {
+      if (visit(v)) return true;
+    }
   }
+  return false;
+}
+
+std::vector<const std::string*> CollectValues(const Schema& schema, const ldap::Entry& entry, const Description& wanted,
+                                              const EvalHooks& hooks) {
+  std::vector<const std::string*> out;
+  AnyValue(schema, entry, wanted, hooks, [&](const std::string& v) {
+    out.push_back(&v);
+    return false;
+  });
   return out;
 }
 
@@ -71,8 +97,33 @@ Tri MatchEqualityValues(const Schema& schema, const MatchingRule& rule, const st
   auto want = schema.NormalizeWithRule(rule, assertion);
   if (!want.ok()) return Tri::kUndefined;
   for (const std::string* v : values) {
-    auto have = schema.NormalizeWithRule(rule, *v);
-    if (have.ok() && *have == *want) return Tri::kTrue;
+    if (schema.MatchesNormalized(rule, *v, *want)) return Tri::kTrue;
+  }
+  return Tri::kFalse;
+}
+
+// (objectClass=<known class>): does one of the entry's classes inherit from
+// it? Null when the assertion is not simply a class name or OID, so the
+// general path (normalise and compare) decides.
+std::optional<Tri> MatchObjectClassFast(const Schema& schema, const ldap::Entry& entry, const Description& d,
+                                        std::string_view assertion) {
+  std::string_view name = assertion;
+  while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+  while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+  const ObjectClass* want = schema.FindObjectClass(name);
+  // objectIdentifierMatch resolves attribute names first; leave such names to it.
+  if (!want || !d.options.empty() || schema.FindAttribute(name)) return std::nullopt;
+  for (const auto& attr : entry.attributes()) {
+    Description have = Describe(schema, attr.type);
+    if (have.type != d.type) continue;
+    for (const auto& v : attr.values) {
+      std::string_view value = v;
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+      const ObjectClass* oc = schema.FindObjectClass(value);
+      if (oc && !schema.FindAttribute(value) && schema.IsSubclassOf(*oc, *want)) return Tri::kTrue;
+      if (oc && schema.FindAttribute(value)) return std::nullopt;  // ambiguous name: the general path
+    }
   }
   return Tri::kFalse;
 }
@@ -81,12 +132,18 @@ Tri EvalEquality(const Filter& f, const ldap::Entry& entry, const Schema& schema
   Description d = Describe(schema, f.attribute);
   if (!d.type || !Readable(hooks, *d.type) || !d.type->equality_rule) return Tri::kUndefined;
   if (d.type->oid == kObjectClassOid) {
+    if (auto fast = MatchObjectClassFast(schema, entry, d, f.value)) return *fast;
     std::vector<std::string> classes = ObjectClassValues(schema, entry);
     std::vector<const std::string*> values;
     for (const auto& c : classes) values.push_back(&c);
     return MatchEqualityValues(schema, *d.type->equality_rule, values, f.value);
   }
-  return MatchEqualityValues(schema, *d.type->equality_rule, CollectValues(schema, entry, d, hooks), f.value);
+  const MatchingRule& rule = *d.type->equality_rule;
+  auto want = schema.NormalizeWithRule(rule, f.value);
+  if (!want.ok()) return Tri::kUndefined;
+  bool found = AnyValue(schema, entry, d, hooks,
+                        [&](const std::string& v) { return schema.MatchesNormalized(rule, v, *want); });
+  return found ? Tri::kTrue : Tri::kFalse;
 }
 
 bool SubstringsMatch(std::string_view value, const std::optional<std::string>& initial,
@@ -130,11 +187,11 @@ Tri EvalSubstrings(const Filter& f, const ldap::Entry& entry, const Schema& sche
     if (!n.ok()) return Tri::kUndefined;
     if (!n->empty()) any.push_back(*n);
   }
-  for (const std::string* v : CollectValues(schema, entry, d, hooks)) {
-    auto n = norm(*v);
-    if (n.ok() && SubstringsMatch(*n, initial, any, final)) return Tri::kTrue;
-  }
-  return Tri::kFalse;
+  bool found = AnyValue(schema, entry, d, hooks, [&](const std::string& v) {
+    auto n = norm(v);
+    return n.ok() && SubstringsMatch(*n, initial, any, final);
+  });
+  return found ? Tri::kTrue : Tri::kFalse;
 }
 
 Tri EvalOrdering(const Filter& f, const ldap::Entry& entry, const Schema& schema, const EvalHooks& hooks) {
@@ -142,12 +199,11 @@ Tri EvalOrdering(const Filter& f, const ldap::Entry& entry, const Schema& schema
   if (!d.type || !Readable(hooks, *d.type)) return Tri::kUndefined;
   // Probe the assertion against itself: an unusable rule or value is Undefined.
   if (!schema.CompareOrdering(*d.type, f.value, f.value).ok()) return Tri::kUndefined;
-  for (const std::string* v : CollectValues(schema, entry, d, hooks)) {
-    auto cmp = schema.CompareOrdering(*d.type, *v, f.value);
-    if (!cmp.ok()) continue;
-    if (f.type == Filter::Type::kGreaterOrEqual ? *cmp >= 0 : *cmp <= 0) return Tri::kTrue;
-  }
-  return Tri::kFalse;
+  bool found = AnyValue(schema, entry, d, hooks, [&](const std::string& v) {
+    auto cmp = schema.CompareOrdering(*d.type, v, f.value);
+    return cmp.ok() && (f.type == Filter::Type::kGreaterOrEqual ? *cmp >= 0 : *cmp <= 0);
+  });
+  return found ? Tri::kTrue : Tri::kFalse;
 }
 
 Tri EvalPresent(const Filter& f, const ldap::Entry& entry, const Schema& schema, const EvalHooks& hooks) {
@@ -155,7 +211,7 @@ Tri EvalPresent(const Filter& f, const ldap::Entry& entry, const Schema& schema,
   if (!d.type) return Tri::kUndefined;
   if (d.type->oid == kObjectClassOid && d.options.empty()) return Tri::kTrue;
   if (!Readable(hooks, *d.type)) return Tri::kUndefined;
-  return CollectValues(schema, entry, d, hooks).empty() ? Tri::kFalse : Tri::kTrue;
+  return AnyValue(schema, entry, d, hooks, [](const std::string&) { return true; }) ? Tri::kTrue : Tri::kFalse;
 }
 
 std::optional<int64_t> ParseInt64(std::string_view s) {
@@ -176,12 +232,11 @@ Tri EvalBitwise(const Filter& f, const Description& d, const ldap::Entry& entry,
   auto mask = ParseInt64(f.value);
   if (!mask) return Tri::kUndefined;
   bool is_and = f.matching_rule == kBitAnd;
-  for (const std::string* v : CollectValues(schema, entry, d, hooks)) {
-    auto value = ParseInt64(*v);
-    if (!value) continue;
-    if (is_and ? (*value & *mask) == *mask : (*value & *mask) != 0) return Tri::kTrue;
-  }
-  return Tri::kFalse;
+  bool found = AnyValue(schema, entry, d, hooks, [&](const std::string& v) {
+    auto value = ParseInt64(v);
+    return value && (is_and ? (*value & *mask) == *mask : (*value & *mask) != 0);
+  });
+  return found ? Tri::kTrue : Tri::kFalse;
 }
 
 // Does the rule apply to values of `attr`? (RFC 4511: "attributes that

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+
 namespace simplead::schema {
 namespace {
 
@@ -143,6 +146,18 @@ TEST(FilterEvalTest, ObjectClassMatchesSuperclasses) {
   EXPECT_EQ(Eval(Eq("objectClass", "groupOfNames")), Tri::kFalse);
 }
 
+TEST(FilterEvalTest, FilterOptionsCompareCaseInsensitively) {
+  EXPECT_EQ(Eval(Eq("cn;LANG-DE", "johann schmidt")), Tri::kTrue);
+  EXPECT_EQ(Eval(Eq("cn;lang-de;lang-fr", "johann schmidt")), Tri::kFalse);  // every filter option is needed
+}
+
+TEST(FilterEvalTest, UnknownObjectClassValueMatchesItself) {
+  Entry e(Dn(), {{"objectClass", {"top", "madeUpClass"}}});
+  EXPECT_EQ(Evaluate(Eq("objectClass", "MADEUPCLASS"), e, *Real()), Tri::kTrue);
+  EXPECT_EQ(Evaluate(Eq("objectClass", "person"), e, *Real()), Tri::kFalse);
+  EXPECT_EQ(Evaluate(Eq("objectClass", "top"), e, *Real()), Tri::kTrue);
+}
+
 TEST(FilterEvalTest, ObjectClassPresenceIsAlwaysTrue) {
   Entry bare(Dn(), {});
   EXPECT_EQ(Evaluate(Present("objectClass"), bare, *Real()), Tri::kTrue);
@@ -279,6 +294,31 @@ TEST(FilterEvalTest, EvaluatesParsedFilterStrings) {
 TEST(FilterEvalTest, MatchesIsTrueOnlyForTrue) {
   EXPECT_TRUE(Matches(Eq("uid", "JSMITH"), User(), *Real()));
   EXPECT_FALSE(Matches(Eq("noSuchAttr", "x"), User(), *Real()));
+}
+
+// --- Timing (run by hand: --gtest_also_run_disabled_tests) -----------------
+
+TEST(FilterEvalTimingTest, DISABLED_EvaluateNanoseconds) {
+  constexpr int kRounds = 100000;  // bounded
+  const Entry user = User();
+  const Schema& s = *Real();
+  struct Case {
+    const char* name;
+    Filter filter;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"(uid=jsmith)", Eq("uid", "jsmith")});
+  cases.push_back({"(&(objectClass=person)(cn=john smith))", And({Eq("objectClass", "person"), Eq("cn", "john smith")})});
+  cases.push_back({"(cn=*ohn*)", Sub("cn", std::nullopt, {"ohn"}, std::nullopt)});
+  cases.push_back({"(uidNumber>=1000)", Ge("uidNumber", "1000")});
+  for (const Case& c : cases) {
+    auto start = std::chrono::steady_clock::now();
+    int matched = 0;
+    for (int i = 0; i < kRounds; ++i) matched += Matches(c.filter, user, s);
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(matched, kRounds) << c.name;
+    std::printf("%-42s %.0f ns per candidate\n", c.name, static_cast<double>(ns) / kRounds);
+  }
 }
 
 }  // namespace

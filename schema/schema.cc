@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <unordered_set>
 
 #include "lib/ldap/dn.h"
 
@@ -133,8 +135,41 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+char FoldAscii(char c) { return IsUpper(c) ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+// True when PrepareString would return `in` unchanged (the common case for
+// stored values and assertions), so it can be copied whole.
+bool IsPrepared(std::string_view in, bool fold_case) {
+  if (!in.empty() && (in.front() == ' ' || in.back() == ' ')) return false;
+  char prev = 0;
+  for (char c : in) {
+    if (c == ' ' && prev == ' ') return false;
+    if (fold_case && IsUpper(c)) return false;
+    prev = c;
+  }
+  return true;
+}
+
+// Compares PrepareString(in, fold_case) with `prepared` without building it.
+bool PreparedEquals(std::string_view in, bool fold_case, std::string_view prepared) {
+  size_t k = 0;
+  bool pending_space = false;
+  for (char c : Trim(in)) {
+    if (c == ' ') {
+      pending_space = true;
+      continue;
+    }
+    if (pending_space && (k >= prepared.size() || prepared[k++] != ' ')) return false;
+    pending_space = false;
+    if (k >= prepared.size() || prepared[k++] != (fold_case ? FoldAscii(c) : c)) return false;
+  }
+  return k == prepared.size();
+}
+
 // Trims and folds runs of spaces to one; lower-cases ASCII when `fold_case`.
 std::string PrepareString(std::string_view in, bool fold_case) {
+  if (IsPrepared(in, fold_case)) return std::string(in);
   std::string out;
   out.reserve(in.size());
   bool pending_space = false;
@@ -145,7 +180,7 @@ std::string PrepareString(std::string_view in, bool fold_case) {
     }
     if (pending_space) out.push_back(' ');
     pending_space = false;
-    out.push_back(fold_case ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c);
+    out.push_back(fold_case ? FoldAscii(c) : c);
   }
   return out;
 }
@@ -628,12 +663,14 @@ class SchemaBuilder {
     for (const RawDef& d : defs_) {
       if (d.kind == DefKind::kObjectClass) SIMPLEAD_RETURN_IF_ERROR(AddObjectClass(d));
     }
+    BuildIndexes();
     for (const RawDef& d : defs_) {
       if (d.kind == DefKind::kAttributeType) SIMPLEAD_RETURN_IF_ERROR(ResolveAttribute(d, 0));
     }
     for (const RawDef& d : defs_) {
       if (d.kind == DefKind::kObjectClass) SIMPLEAD_RETURN_IF_ERROR(ResolveObjectClass(d));
     }
+    BuildClassAncestors();
     return std::shared_ptr<const Schema>(std::move(schema_));
   }
 
@@ -657,6 +694,37 @@ class SchemaBuilder {
     return Status::Ok();
   }
 
+  // The lookup indexes point into the definition maps, which no longer
+  // gain entries once every definition is added.
+  void BuildIndexes() {
+    auto build = [](const auto& names, const auto& items, auto& index) {
+      index.reserve(names.size());
+      for (const auto& [name, oid] : names) index.emplace(name, &items.at(oid));
+    };
+    build(matching_rule_names_, schema_->matching_rules_, schema_->matching_rule_index_);
+    build(attribute_names_, schema_->attributes_, schema_->attribute_index_);
+    build(object_class_names_, schema_->object_classes_, schema_->object_class_index_);
+  }
+
+  // Each class's superclasses, found by a walk that visits each class once
+  // (so SUP cycles end it).
+  void BuildClassAncestors() {
+    for (const auto& [oid, oc] : schema_->object_classes_) {
+      std::vector<const ObjectClass*> ancestors;
+      std::vector<const ObjectClass*> stack{&oc};
+      while (!stack.empty()) {
+        const ObjectClass* cur = stack.back();
+        stack.pop_back();
+        if (std::find(ancestors.begin(), ancestors.end(), cur) != ancestors.end()) continue;
+        ancestors.push_back(cur);
+        for (const auto& sup : cur->superiors) {
+          if (const ObjectClass* s = schema_->FindObjectClass(sup)) stack.push_back(s);
+        }
+      }
+      schema_->class_ancestors_.emplace(&oc, std::move(ancestors));
+    }
+  }
+
   void AddBuiltins() {
     for (const auto& s : kSyntaxes) {
       Syntax syn{FullSyntaxOid(s.suffix), s.description, s.human_readable};
@@ -666,8 +734,8 @@ class SchemaBuilder {
     for (const auto& r : kRules) {
       MatchingRule rule{r.oid, {r.name}, FullSyntaxOid(r.syntax), r.kind};
       oid_owner_[rule.oid] = "built-in matching rule";
-      schema_->matching_rule_index_[ToLower(r.name)] = rule.oid;
-      schema_->matching_rule_index_[rule.oid] = rule.oid;
+      matching_rule_names_[ToLower(r.name)] = rule.oid;
+      matching_rule_names_[rule.oid] = rule.oid;
       schema_->matching_rules_[rule.oid] = rule;
     }
   }
@@ -682,7 +750,7 @@ class SchemaBuilder {
   Status AddMatchingRule(const RawDef& d) {
     if (schema_->matching_rules_.count(d.oid)) return Status::Ok();
     SIMPLEAD_RETURN_IF_ERROR(ClaimOid(d));
-    SIMPLEAD_RETURN_IF_ERROR(ClaimNames(d, schema_->matching_rule_index_, "matching rule"));
+    SIMPLEAD_RETURN_IF_ERROR(ClaimNames(d, matching_rule_names_, "matching rule"));
     // Unknown to the engine: published, but filters using it are Undefined.
     schema_->matching_rules_[d.oid] = MatchingRule{d.oid, d.names, d.syntax, MatchingKind::kNone};
     return Status::Ok();
@@ -690,7 +758,7 @@ class SchemaBuilder {
 
   Status AddAttribute(const RawDef& d) {
     SIMPLEAD_RETURN_IF_ERROR(ClaimOid(d));
-    SIMPLEAD_RETURN_IF_ERROR(ClaimNames(d, schema_->attribute_index_, "attribute type"));
+    SIMPLEAD_RETURN_IF_ERROR(ClaimNames(d, attribute_names_, "attribute type"));
     AttributeType a;
     a.oid = d.oid;
     a.names = d.names;
@@ -734,7 +802,7 @@ class SchemaBuilder {
 
   Status AddObjectClass(const RawDef& d) {
     SIMPLEAD_RETURN_IF_ERROR(ClaimOid(d));
-    SIMPLEAD_RETURN_IF_ERROR(ClaimNames(d, schema_->object_class_index_, "object class"));
+    SIMPLEAD_RETURN_IF_ERROR(ClaimNames(d, object_class_names_, "object class"));
     ObjectClass oc;
     oc.oid = d.oid;
     oc.names = d.names;
@@ -820,6 +888,8 @@ class SchemaBuilder {
   std::vector<RawDef> defs_;
   std::map<std::string, std::string> oid_owner_;
   std::set<std::string> resolved_;
+  // Lower-case name or OID -> OID, per kind, until BuildIndexes.
+  std::map<std::string, std::string> attribute_names_, object_class_names_, matching_rule_names_;
 };
 
 // ---------------------------------------------------------------------------
@@ -854,27 +924,42 @@ Result<std::shared_ptr<const Schema>> Schema::LoadText(const std::vector<std::st
   return builder.Build();
 }
 
-namespace {
-template <typename T>
-const T* FindIn(const std::map<std::string, std::string>& index, const std::map<std::string, T>& items,
-                std::string_view key) {
-  auto it = index.find(ToLower(key));
-  if (it == index.end()) return nullptr;
-  auto found = items.find(it->second);
-  return found == items.end() ? nullptr : &found->second;
+size_t Schema::FoldHash::operator()(std::string_view s) const {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a over the case-folded bytes
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(FoldAscii(c));
+    h *= 1099511628211ull;
+  }
+  return static_cast<size_t>(h);
 }
-}  // namespace
+
+bool Schema::FoldEqual::operator()(std::string_view a, std::string_view b) const {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (FoldAscii(a[i]) != FoldAscii(b[i])) return false;
+  }
+  return true;
+}
 
 const AttributeType* Schema::FindAttribute(std::string_view name_or_oid) const {
-  return FindIn(attribute_index_, attributes_, name_or_oid);
+  auto it = attribute_index_.find(name_or_oid);
+  return it == attribute_index_.end() ? nullptr : it->second;
 }
 
 const ObjectClass* Schema::FindObjectClass(std::string_view name_or_oid) const {
-  return FindIn(object_class_index_, object_classes_, name_or_oid);
+  auto it = object_class_index_.find(name_or_oid);
+  return it == object_class_index_.end() ? nullptr : it->second;
 }
 
 const MatchingRule* Schema::FindMatchingRule(std::string_view name_or_oid) const {
-  return FindIn(matching_rule_index_, matching_rules_, name_or_oid);
+  auto it = matching_rule_index_.find(name_or_oid);
+  return it == matching_rule_index_.end() ? nullptr : it->second;
+}
+
+bool Schema::IsSubclassOf(const ObjectClass& oc, const ObjectClass& ancestor) const {
+  auto it = class_ancestors_.find(&oc);
+  if (it == class_ancestors_.end()) return &oc == &ancestor;
+  return std::find(it->second.begin(), it->second.end(), &ancestor) != it->second.end();
 }
 
 const Syntax* Schema::FindSyntax(std::string_view oid) const {
@@ -901,7 +986,7 @@ bool Schema::IsSubtypeOf(const AttributeType& attr, const AttributeType& ancesto
 
 std::vector<std::string> Schema::ExpandObjectClasses(const std::vector<std::string>& classes) const {
   std::vector<std::string> out;
-  std::set<std::string> seen;
+  std::vector<const ObjectClass*> seen;
   std::vector<const ObjectClass*> stack;
   for (const auto& c : classes) {
     if (const ObjectClass* oc = FindObjectClass(Trim(c))) stack.push_back(oc);
@@ -910,7 +995,8 @@ std::vector<std::string> Schema::ExpandObjectClasses(const std::vector<std::stri
   while (!stack.empty()) {
     const ObjectClass* oc = stack.back();
     stack.pop_back();
-    if (!seen.insert(oc->oid).second) continue;
+    if (std::find(seen.begin(), seen.end(), oc) != seen.end()) continue;
+    seen.push_back(oc);
     out.push_back(oc->name());
     for (const auto& s : oc->superiors) {
       if (const ObjectClass* sup = FindObjectClass(s)) stack.push_back(sup);
@@ -926,7 +1012,8 @@ std::string Schema::StructuralObjectClass(const std::vector<std::string>& classe
   for (const auto& name : expanded) {
     const ObjectClass* oc = FindObjectClass(name);
     if (oc->kind != ObjectClassKind::kStructural) continue;
-    size_t depth = ExpandObjectClasses({name}).size();
+    auto ancestors = class_ancestors_.find(oc);
+    size_t depth = ancestors == class_ancestors_.end() ? 1 : ancestors->second.size();
     if (best.empty() || depth > best_depth) {
       best = name;
       best_depth = depth;
@@ -1069,6 +1156,15 @@ Result<std::string> Schema::NormalizeEquality(const AttributeType& attr, std::st
   return NormalizeWithRule(*attr.equality_rule, value);
 }
 
+bool Schema::MatchesNormalized(const MatchingRule& rule, std::string_view value, std::string_view normalized) const {
+  if (rule.kind == MatchingKind::kCaseIgnore || rule.kind == MatchingKind::kCaseExact) {
+    return PreparedEquals(value, rule.kind == MatchingKind::kCaseIgnore, normalized);
+  }
+  if (rule.kind == MatchingKind::kOctetString) return value == normalized;
+  auto n = NormalizeWithRule(rule, value);
+  return n.ok() && *n == normalized;
+}
+
 Result<std::string> Schema::NormalizeSubstring(const AttributeType& attr, std::string_view value) const {
   const MatchingRule* rule = attr.substring_rule ? attr.substring_rule : attr.equality_rule;
   if (!rule) return Error(ResultCode::kInappropriateMatching, attr.name() + " has no substring matching rule");
@@ -1105,6 +1201,114 @@ Result<int> Schema::CompareOrdering(const AttributeType& attr, std::string_view 
   return sign(na.compare(nb));
 }
 
+// What ValidateEntry needs from an objectClass value list: it depends on the
+// classes only, so it is computed once per distinct list and cached.
+struct Schema::ClassSet {
+  Status verdict;  // the structural-chain check
+  bool extensible = false;
+  std::vector<const AttributeType*> allowed;  // MUST and MAY, sorted by address
+  struct Required {
+    std::string lower_name;  // errors report the first missing one in this order
+    const AttributeType* type;
+    const ObjectClass* by;   // the first class requiring it
+  };
+  std::vector<Required> must;  // sorted by lower_name
+};
+
+std::shared_ptr<const Schema::ClassSet> Schema::ClassSetFor(const std::vector<std::string>& values) const {
+  std::string key;
+  for (const auto& v : values) {
+    for (char c : Trim(v)) key.push_back(FoldAscii(c));
+    key.push_back('\0');
+  }
+  {
+    std::shared_lock lock(class_sets_mu_);
+    if (auto it = class_sets_.find(key); it != class_sets_.end()) return it->second;
+  }
+  auto cs = std::make_shared<ClassSet>();
+  std::vector<std::string> classes = ExpandObjectClasses(values);
+  std::vector<const ObjectClass*> structural;
+  for (const auto& name : classes) {
+    const ObjectClass* oc = FindObjectClass(name);
+    if (oc->oid == "1.3.6.1.4.1.1466.101.120.111") cs->extensible = true;
+    if (oc->kind == ObjectClassKind::kStructural) structural.push_back(oc);
+  }
+  if (structural.empty()) {
+    cs->verdict = Error(ResultCode::kObjectClassViolation, "entry has no structural object class");
+  }
+  // Leaves of the structural set: classes that are no other structural class's superclass.
+  std::vector<std::string> leaves;
+  for (const ObjectClass* oc : structural) {
+    bool is_super = false;
+    for (const ObjectClass* other : structural) {
+      if (other != oc && IsSubclassOf(*other, *oc)) is_super = true;
+    }
+    if (!is_super) leaves.push_back(oc->name());
+  }
+  if (leaves.size() > 1) {
+    std::string list;
+    for (const auto& l : leaves) list += (list.empty() ? "" : ", ") + l;
+    cs->verdict =
+        Error(ResultCode::kObjectClassViolation, "entry has more than one structural object class chain: " + list);
+  }
+  for (const auto& name : classes) {
+    const ObjectClass* oc = FindObjectClass(name);
+    for (const auto& m : oc->must) {
+      const AttributeType* t = FindAttribute(m);
+      cs->allowed.push_back(t);
+      std::string lower = ToLower(m);
+      bool known = std::any_of(cs->must.begin(), cs->must.end(),
+                               [&](const ClassSet::Required& r) { return r.lower_name == lower; });
+      if (!known) cs->must.push_back({std::move(lower), t, oc});
+    }
+    for (const auto& m : oc->may) cs->allowed.push_back(FindAttribute(m));
+  }
+  std::sort(cs->allowed.begin(), cs->allowed.end());
+  cs->allowed.erase(std::unique(cs->allowed.begin(), cs->allowed.end()), cs->allowed.end());
+  std::sort(cs->must.begin(), cs->must.end(),
+            [](const ClassSet::Required& a, const ClassSet::Required& b) { return a.lower_name < b.lower_name; });
+  std::unique_lock lock(class_sets_mu_);
+  if (class_sets_.size() >= kMaxCachedClassSets) class_sets_.clear();  // bound; directories use few lists
+  return class_sets_.emplace(std::move(key), std::move(cs)).first->second;
+}
+
+namespace {
+
+// Normalisation under these rules cannot fail, so it can wait until a
+// duplicate check needs it.
+bool NormalizationCannotFail(const MatchingRule& rule) {
+  switch (rule.kind) {
+    case MatchingKind::kCaseIgnore:
+    case MatchingKind::kCaseExact:
+    case MatchingKind::kOctetString:
+    case MatchingKind::kNumericString:
+    case MatchingKind::kTelephoneNumber:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The first value equal to an earlier one, or npos.
+size_t FirstDuplicate(const std::vector<std::string_view>& values) {
+  if (values.size() <= 16) {
+    for (size_t j = 1; j < values.size(); ++j) {
+      for (size_t i = 0; i < j; ++i) {
+        if (values[i] == values[j]) return j;
+      }
+    }
+    return std::string_view::npos;
+  }
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(values.size());
+  for (size_t j = 0; j < values.size(); ++j) {
+    if (!seen.insert(values[j]).second) return j;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 Status Schema::ValidateEntry(const ldap::Entry& entry) const {
   // Object classes: present, known, one structural chain.
   const ldap::Attribute* oc_attr = nullptr;
@@ -1120,83 +1324,69 @@ Status Schema::ValidateEntry(const ldap::Entry& entry) const {
       return Error(ResultCode::kInvalidAttributeSyntax, "objectClass: unknown object class '" + v + "'");
     }
   }
-  std::vector<std::string> classes = ExpandObjectClasses(oc_attr->values);
-  std::vector<const ObjectClass*> structural;
-  bool extensible = false;
-  for (const auto& name : classes) {
-    const ObjectClass* oc = FindObjectClass(name);
-    if (oc->oid == "1.3.6.1.4.1.1466.101.120.111") extensible = true;
-    if (oc->kind == ObjectClassKind::kStructural) structural.push_back(oc);
-  }
-  if (structural.empty()) return Error(ResultCode::kObjectClassViolation, "entry has no structural object class");
-  // Leaves of the structural set: classes that are no other structural class's superclass.
-  std::vector<std::string> leaves;
-  for (const ObjectClass* oc : structural) {
-    bool is_super = false;
-    for (const ObjectClass* other : structural) {
-      if (other == oc) continue;
-      auto sup = ExpandObjectClasses({other->name()});
-      if (std::find(sup.begin(), sup.end(), oc->name()) != sup.end()) is_super = true;
-    }
-    if (!is_super) leaves.push_back(oc->name());
-  }
-  if (leaves.size() > 1) {
-    std::string list;
-    for (const auto& l : leaves) list += (list.empty() ? "" : ", ") + l;
-    return Error(ResultCode::kObjectClassViolation, "entry has more than one structural object class chain: " + list);
-  }
+  std::shared_ptr<const ClassSet> cs = ClassSetFor(oc_attr->values);
+  if (!cs->verdict.ok()) return cs->verdict;
 
-  std::set<std::string> must, allowed;  // lower-case canonical names
-  std::map<std::string, std::string> must_by;  // attribute -> class requiring it
-  for (const auto& name : classes) {
-    const ObjectClass* oc = FindObjectClass(name);
-    for (const auto& m : oc->must) {
-      must.insert(ToLower(m));
-      allowed.insert(ToLower(m));
-      must_by.emplace(ToLower(m), oc->name());
-    }
-    for (const auto& m : oc->may) allowed.insert(ToLower(m));
-  }
-
-  // Attributes: known, allowed, single-valued, well-formed, no duplicates.
-  std::set<std::string> present;  // lower-case canonical names
-  std::map<std::string, std::vector<std::string>> values_by_description;
+  // Attributes: known, allowed, well-formed; then per attribute description
+  // (type and options): no duplicates, SINGLE-VALUE held.
+  struct Group {
+    const AttributeType* type;
+    std::string_view options;  // ";lang-de", compared case-insensitively
+    std::vector<const std::string*> values;
+    std::vector<std::string> normalized;  // empty, or one per value
+  };
+  std::vector<Group> groups;
+  groups.reserve(entry.attributes().size());
   for (const auto& attr : entry.attributes()) {
     size_t semi = attr.type.find(';');
     const AttributeType* t = FindAttribute(std::string_view(attr.type).substr(0, semi));
     if (!t) return Error(ResultCode::kUndefinedAttributeType, "undefined attribute type '" + attr.type + "'");
-    std::string canonical = ToLower(t->name());
-    if (!t->IsOperational() && !allowed.count(canonical) && !extensible) {
+    if (!t->IsOperational() && !cs->extensible && !std::binary_search(cs->allowed.begin(), cs->allowed.end(), t)) {
       return Error(ResultCode::kObjectClassViolation,
                    "attribute '" + t->name() + "' not allowed by the entry's object classes");
     }
     if (attr.values.empty()) continue;
-    present.insert(canonical);
-    std::string description = canonical + (semi == std::string::npos ? "" : ToLower(attr.type.substr(semi)));
-    auto& all = values_by_description[description];
+    std::string_view options = semi == std::string::npos ? std::string_view() : std::string_view(attr.type).substr(semi);
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const Group& x) { return x.type == t && EqualsIgnoreCase(x.options, options); });
+    if (g == groups.end()) g = groups.insert(groups.end(), Group{t, options, {}, {}});
+    bool eager = t->equality_rule && !NormalizationCannotFail(*t->equality_rule);
     for (const auto& v : attr.values) {
       SIMPLEAD_RETURN_IF_ERROR(CheckSyntax(*t, v));
-      std::string norm = v;
-      if (t->equality_rule) {
+      if (eager) {
         auto n = NormalizeEquality(*t, v);
         if (!n.ok()) return Status(ResultCode::kInvalidAttributeSyntax, t->name() + ": " + n.status().message());
-        norm = std::move(*n);
+        g->normalized.push_back(std::move(*n));
       }
-      if (std::find(all.begin(), all.end(), norm) != all.end()) {
-        return Error(ResultCode::kAttributeOrValueExists,
-                     t->name() + ": duplicate value '" + v.substr(0, 64) + "'");
-      }
-      all.push_back(std::move(norm));
-    }
-    if (t->single_value && all.size() > 1) {
-      return Error(ResultCode::kConstraintViolation, t->name() + ": attribute is SINGLE-VALUE");
+      g->values.push_back(&v);
     }
   }
-  for (const auto& m : must) {
-    if (!present.count(m)) {
-      const AttributeType* t = FindAttribute(m);
+  for (Group& g : groups) {
+    if (g.values.size() < 2) continue;
+    std::vector<std::string_view> keys;
+    keys.reserve(g.values.size());
+    if (g.type->equality_rule) {
+      if (g.normalized.size() != g.values.size()) {  // the rule cannot fail: normalise now
+        g.normalized.clear();
+        for (const std::string* v : g.values) g.normalized.push_back(*NormalizeEquality(*g.type, *v));
+      }
+      for (const auto& n : g.normalized) keys.push_back(n);
+    } else {
+      for (const std::string* v : g.values) keys.push_back(*v);
+    }
+    if (size_t dup = FirstDuplicate(keys); dup != std::string_view::npos) {
+      return Error(ResultCode::kAttributeOrValueExists,
+                   g.type->name() + ": duplicate value '" + g.values[dup]->substr(0, 64) + "'");
+    }
+    if (g.type->single_value) {
+      return Error(ResultCode::kConstraintViolation, g.type->name() + ": attribute is SINGLE-VALUE");
+    }
+  }
+  for (const auto& m : cs->must) {
+    bool present = std::any_of(groups.begin(), groups.end(), [&](const Group& g) { return g.type == m.type; });
+    if (!present) {
       return Error(ResultCode::kObjectClassViolation,
-                   "object class '" + must_by[m] + "' requires attribute '" + (t ? t->name() : m) + "'");
+                   "object class '" + m.by->name() + "' requires attribute '" + m.type->name() + "'");
     }
   }
 
@@ -1205,20 +1395,20 @@ Status Schema::ValidateEntry(const ldap::Entry& entry) const {
     for (const ldap::Ava& ava : entry.dn().rdn()) {
       const AttributeType* t = FindAttribute(ava.type);
       if (!t) return Error(ResultCode::kUndefinedAttributeType, "undefined RDN attribute type '" + ava.type + "'");
-      auto want = t->equality_rule ? NormalizeEquality(*t, ava.value) : Result<std::string>(ava.value);
-      if (!want.ok()) {
-        return Error(ResultCode::kNamingViolation, "RDN value of '" + t->name() + "' is invalid: " +
-                                                       want.status().message());
-      }
-      bool found = false;
-      for (const auto& attr : entry.attributes()) {
-        size_t semi = attr.type.find(';');
-        const AttributeType* at = FindAttribute(std::string_view(attr.type).substr(0, semi));
-        if (!at || at->oid != t->oid || semi != std::string::npos) continue;
-        for (const auto& v : attr.values) {
-          auto n = t->equality_rule ? NormalizeEquality(*t, v) : Result<std::string>(v);
-          if (n.ok() && *n == *want) found = true;
+      // Values without options of the AVA's type (they passed the checks above).
+      auto g = std::find_if(groups.begin(), groups.end(),
+                            [&](const Group& x) { return x.type == t && x.options.empty(); });
+      bool found = g != groups.end() && std::any_of(g->values.begin(), g->values.end(),
+                                                    [&](const std::string* v) { return *v == ava.value; });
+      if (!found) {
+        auto want = t->equality_rule ? NormalizeEquality(*t, ava.value) : Result<std::string>(ava.value);
+        if (!want.ok()) {
+          return Error(ResultCode::kNamingViolation, "RDN value of '" + t->name() + "' is invalid: " +
+                                                         want.status().message());
         }
+        found = g != groups.end() && std::any_of(g->values.begin(), g->values.end(), [&](const std::string* v) {
+                  return t->equality_rule ? MatchesNormalized(*t->equality_rule, *v, *want) : *v == *want;
+                });
       }
       if (!found) {
         return Error(ResultCode::kNamingViolation,

@@ -1,14 +1,18 @@
 // Schema: attribute types, object classes, matching rules and syntaxes,
 // loaded from RFC 4512 definition files in schema/*.schema. A Schema is
 // immutable once built and shared as shared_ptr<const Schema>, so it is safe
-// for concurrent use and is swapped whole on reload.
+// for concurrent use and is swapped whole on reload. (Its only mutable part is
+// an internal, bounded cache of per-object-class-set facts for ValidateEntry,
+// guarded by its own lock.)
 #pragma once
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/base/status.h"
@@ -118,6 +122,11 @@ class Schema {
   // Normalised form under one matching rule (extensible match, DN AVAs).
   // kInappropriateMatching for a rule the engine does not implement.
   Result<std::string> NormalizeWithRule(const MatchingRule& rule, std::string_view value) const;
+  // True when `value` normalises under `rule` to `normalized` (a result of
+  // NormalizeWithRule). Compares without building the normal form for the
+  // string rules (caseIgnore, caseExact), so filters can test many values
+  // against one normalised assertion cheaply.
+  bool MatchesNormalized(const MatchingRule& rule, std::string_view value, std::string_view normalized) const;
   // Normalised form for substring matching (substring rule, else equality).
   Result<std::string> NormalizeSubstring(const AttributeType& attr, std::string_view value) const;
   // Ordering comparison under the ORDERING rule (or equality-rule order for
@@ -141,17 +150,48 @@ class Schema {
   // matchingRules (and objectClass/cn), for publication.
   std::vector<ldap::Attribute> SubschemaAttributes() const;
 
+  // True when `oc` is `ancestor` or inherits from it (through SUP, transitively).
+  bool IsSubclassOf(const ObjectClass& oc, const ObjectClass& ancestor) const;
+
   const std::map<std::string, AttributeType>& attributes_by_oid() const { return attributes_; }
+
+  Schema() = default;
+  Schema(const Schema&) = delete;  // the indexes point into the maps
+  Schema& operator=(const Schema&) = delete;
 
  private:
   friend class SchemaBuilder;
+  // ASCII case-insensitive hashing and equality over string_view, so lookups
+  // by any spelling of a name neither copy nor lower-case it.
+  struct FoldHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const;
+  };
+  struct FoldEqual {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const;
+  };
+  template <typename T>
+  using FoldIndex = std::unordered_map<std::string, const T*, FoldHash, FoldEqual>;
+  // What ValidateEntry needs from one objectClass value list (see schema.cc).
+  struct ClassSet;
+
+  std::shared_ptr<const ClassSet> ClassSetFor(const std::vector<std::string>& values) const;
+
   std::map<std::string, AttributeType> attributes_;        // by OID
   std::map<std::string, ObjectClass> object_classes_;      // by OID
   std::map<std::string, MatchingRule> matching_rules_;     // by OID
   std::map<std::string, Syntax> syntaxes_;                 // by OID
-  std::map<std::string, std::string> attribute_index_;     // lower-case name/OID -> OID
-  std::map<std::string, std::string> object_class_index_;  // lower-case name/OID -> OID
-  std::map<std::string, std::string> matching_rule_index_; // lower-case name/OID -> OID
+  FoldIndex<AttributeType> attribute_index_;               // any name or OID
+  FoldIndex<ObjectClass> object_class_index_;              // any name or OID
+  FoldIndex<MatchingRule> matching_rule_index_;            // any name or OID
+  // Each class with its superclasses (itself first), for IsSubclassOf.
+  std::unordered_map<const ObjectClass*, std::vector<const ObjectClass*>> class_ancestors_;
+
+  // Bounded cache keyed by the case-folded objectClass values, in order.
+  static constexpr size_t kMaxCachedClassSets = 512;
+  mutable std::shared_mutex class_sets_mu_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const ClassSet>> class_sets_;
 };
 
 }  // namespace simplead::schema

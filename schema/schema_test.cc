@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <set>
 
 namespace simplead::schema {
@@ -596,6 +598,108 @@ TEST(ValidateEntryTest, MultiValuedRdnNeedsEveryAva) {
   Entry e = Person();
   e.set_dn(Dn({Rdn{{"cn", "John Smith"}, {"mail", "other@example.com"}}}));
   EXPECT_EQ(Validate(e), ResultCode::kNamingViolation);
+}
+
+TEST(ValidateEntryTest, VerdictDoesNotDependOnObjectClassSpellingOrEarlierCalls) {
+  Entry ok(MakeDn({{"ou", "x"}}),
+           {{"objectClass", {"top", "organizationalUnit", "posixGroup"}}, {"ou", {"x"}}, {"gidNumber", {"5"}}});
+  ASSERT_EQ(Validate(ok), ResultCode::kSuccess);
+  Entry missing(MakeDn({{"ou", "x"}}), {{"objectClass", {"TOP", "OrganizationalUnit", "POSIXGROUP"}}, {"ou", {"x"}}});
+  Status s = Real()->ValidateEntry(missing);  // same classes, now cached: gidNumber is still required
+  EXPECT_EQ(s.code(), ResultCode::kObjectClassViolation);
+  EXPECT_NE(s.message().find("gidNumber"), std::string::npos) << s.message();
+  Entry two_chains(MakeDn({{"ou", "x"}}), {{"objectClass", {"top", "organizationalUnit", "person"}}, {"ou", {"x"}}});
+  EXPECT_EQ(Validate(two_chains), ResultCode::kObjectClassViolation);
+  EXPECT_EQ(Validate(two_chains), ResultCode::kObjectClassViolation);  // cached verdict
+}
+
+TEST(ValidateEntryTest, RdnMatchesSpacingAndCaseVariants) {
+  Entry e = Person();
+  e.set_dn(MakeDn({{"cn", "  JOHN   smith "}, {"dc", "example"}, {"dc", "com"}}));
+  EXPECT_EQ(Validate(e), ResultCode::kSuccess);
+}
+
+TEST(ValidateEntryTest, DuplicatesAmongManyValuesAreFound) {
+  Entry e = Person();
+  std::vector<std::string> mails;
+  for (int i = 0; i < 40; ++i) mails.push_back("m" + std::to_string(i) + "@example.com");
+  mails.push_back("M7@Example.COM");
+  e.mutable_attributes().push_back({"mail", mails});
+  e.mutable_attributes().erase(e.mutable_attributes().begin() + 3);  // the original mail
+  EXPECT_EQ(Validate(e), ResultCode::kAttributeOrValueExists);
+}
+
+TEST(SchemaTest, MatchesNormalizedAgreesWithNormalize) {
+  const Schema& s = *Real();
+  const MatchingRule* ci = s.FindMatchingRule("caseIgnoreMatch");
+  const MatchingRule* ce = s.FindMatchingRule("caseExactMatch");
+  const MatchingRule* in = s.FindMatchingRule("integerMatch");
+  ASSERT_TRUE(ci && ce && in);
+  for (std::string_view v : {"John Smith", "  john   SMITH ", "johnsmith", "john smith ", "", "  ", "j"}) {
+    for (const MatchingRule* r : {ci, ce}) {
+      std::string want = *s.NormalizeWithRule(*r, "john smith");
+      EXPECT_EQ(s.MatchesNormalized(*r, v, want), *s.NormalizeWithRule(*r, v) == want) << v;
+    }
+  }
+  EXPECT_TRUE(s.MatchesNormalized(*in, " 007", "7"));
+  EXPECT_FALSE(s.MatchesNormalized(*in, "x", "7"));
+}
+
+TEST(SchemaTest, IsSubclassOfFollowsSupTransitively) {
+  const Schema& s = *Real();
+  const ObjectClass* inet = s.FindObjectClass("inetOrgPerson");
+  const ObjectClass* person = s.FindObjectClass("PERSON");
+  const ObjectClass* top = s.FindObjectClass("2.5.6.0");
+  ASSERT_TRUE(inet && person && top);
+  EXPECT_TRUE(s.IsSubclassOf(*inet, *person));
+  EXPECT_TRUE(s.IsSubclassOf(*inet, *top));
+  EXPECT_TRUE(s.IsSubclassOf(*person, *person));
+  EXPECT_FALSE(s.IsSubclassOf(*person, *inet));
+}
+
+// --- Timing (run by hand: --gtest_also_run_disabled_tests) -----------------
+
+Entry BenchUser(int n) {
+  std::string name = "user" + std::to_string(n);
+  return Entry(MakeDn({{"uid", name}, {"ou", "people"}, {"dc", "example"}, {"dc", "com"}}),
+               {{"objectClass", {"top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount"}},
+                {"uid", {name}},
+                {"cn", {name}},
+                {"sn", {"Smith"}},
+                {"givenName", {"John"}},
+                {"displayName", {"John Smith"}},
+                {"mail", {name + "@example.com"}},
+                {"uidNumber", {std::to_string(10000 + n)}},
+                {"gidNumber", {"10000"}},
+                {"homeDirectory", {"/home/" + name}},
+                {"loginShell", {"/bin/bash"}},
+                {"userPassword", {"{SSHA}c2VjcmV0c2FsdHNhbHQ="}},
+                {"entryUUID", {"0f8a5c7e-1f2b-4c3d-9e8f-0123456789ab"}},
+                {"createTimestamp", {"20240101120000Z"}},
+                {"creatorsName", {"cn=admin,dc=example,dc=com"}}});
+}
+
+TEST(SchemaTimingTest, DISABLED_ValidateEntryNanoseconds) {
+  constexpr int kEntries = 256;
+  constexpr int kRounds = 200;  // bounded: 51,200 validations
+  std::vector<Entry> entries;
+  for (int i = 0; i < kEntries; ++i) entries.push_back(BenchUser(i));
+  const Schema& s = *Real();
+  auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < kRounds; ++r) {
+    for (const Entry& e : entries) ASSERT_TRUE(s.ValidateEntry(e).ok());
+  }
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+  std::printf("ValidateEntry: %.0f ns per entry\n", static_cast<double>(ns) / (kEntries * kRounds));
+  start = std::chrono::steady_clock::now();
+  size_t found = 0;
+  for (int r = 0; r < kRounds * 50; ++r) {
+    found += s.FindAttribute("homeDirectory") != nullptr;
+    found += s.FindObjectClass("inetOrgPerson") != nullptr;
+  }
+  ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(found, static_cast<size_t>(kRounds * 100));
+  std::printf("FindAttribute+FindObjectClass: %.1f ns per pair\n", static_cast<double>(ns) / (kRounds * 50));
 }
 
 }  // namespace

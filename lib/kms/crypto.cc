@@ -1,10 +1,12 @@
 #include "lib/kms/crypto.h"
 
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace simplead::kms {
@@ -106,6 +108,139 @@ Result<SecureBytes> AesGcmAead::Decrypt(std::string_view ciphertext, std::string
   if (ciphertext.size() < kGcmNonceSize + kGcmTagSize) return InternalError("AES-GCM: ciphertext too short");
   return AesGcmOpen(key_, ciphertext.substr(0, kGcmNonceSize), ciphertext.substr(kGcmNonceSize), aad);
 }
+
+// ---------------------------------------------------------------------------
+// CryptoKit
+
+struct CryptoKit::Algorithms {
+  struct MacDeleter {
+    void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
+  };
+  struct MacCtxDeleter {
+    void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+  };
+  struct CipherDeleter {
+    void operator()(EVP_CIPHER* c) const { EVP_CIPHER_free(c); }
+  };
+  std::unique_ptr<EVP_MAC, MacDeleter> hmac;
+  // HMAC-SHA256 with the digest already resolved; copied, then re-keyed, per call.
+  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> hmac_sha256;
+  std::unique_ptr<EVP_CIPHER, CipherDeleter> aes128_gcm, aes192_gcm, aes256_gcm;
+
+  const EVP_CIPHER* Gcm(size_t key_size) const {
+    switch (key_size) {
+      case 16: return aes128_gcm.get();
+      case 24: return aes192_gcm.get();
+      case 32: return aes256_gcm.get();
+      default: return nullptr;
+    }
+  }
+};
+
+Result<std::unique_ptr<CryptoKit>> CryptoKit::Create() {
+  auto a = std::make_unique<Algorithms>();
+  a->hmac.reset(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
+  if (a->hmac) a->hmac_sha256.reset(EVP_MAC_CTX_new(a->hmac.get()));
+  if (!a->hmac_sha256) return InternalError("HMAC-SHA256 is not available");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+  // A throw-away key completes the template, so copies only need re-keying.
+  static constexpr unsigned char kTemplateKey[32] = {};
+  if (EVP_MAC_init(a->hmac_sha256.get(), kTemplateKey, sizeof kTemplateKey, params) != 1) {
+    return InternalError("HMAC-SHA256 is not available");
+  }
+  a->aes128_gcm.reset(EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr));
+  a->aes192_gcm.reset(EVP_CIPHER_fetch(nullptr, "AES-192-GCM", nullptr));
+  a->aes256_gcm.reset(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr));
+  if (!a->aes128_gcm || !a->aes192_gcm || !a->aes256_gcm) return InternalError("AES-GCM is not available");
+  return std::unique_ptr<CryptoKit>(new CryptoKit(std::move(a)));
+}
+
+CryptoKit::CryptoKit(std::unique_ptr<Algorithms> algorithms) : algorithms_(std::move(algorithms)) {}
+CryptoKit::~CryptoKit() = default;
+
+Status CryptoKit::HmacSha256(std::string_view key, std::initializer_list<std::string_view> data, uint8_t* out) const {
+  std::unique_ptr<EVP_MAC_CTX, Algorithms::MacCtxDeleter> ctx(EVP_MAC_CTX_dup(algorithms_->hmac_sha256.get()));
+  if (!ctx || EVP_MAC_init(ctx.get(), U(key), key.size(), nullptr) != 1) return InternalError("HMAC: init failed");
+  for (std::string_view d : data) {
+    if (!d.empty() && EVP_MAC_update(ctx.get(), U(d), d.size()) != 1) return InternalError("HMAC: update failed");
+  }
+  size_t n = 0;
+  if (EVP_MAC_final(ctx.get(), out, &n, SHA256_DIGEST_LENGTH) != 1 || n != SHA256_DIGEST_LENGTH) {
+    return InternalError("HMAC: final failed");
+  }
+  return Status::Ok();
+}
+
+// RFC 5869 §2.2-2.3: PRK = HMAC(salt, IKM); T(i) = HMAC(PRK, T(i-1) | info | i).
+Result<SecureBytes> CryptoKit::HkdfSha256(const SecureBytes& key, std::string_view salt, std::string_view info,
+                                          size_t length) const {
+  if (length == 0 || length > 255 * SHA256_DIGEST_LENGTH) return InternalError("HKDF: bad arguments");
+  // An absent salt is HashLen zero bytes (§2.2).
+  static constexpr char kZeroSalt[SHA256_DIGEST_LENGTH] = {};
+  if (salt.empty()) salt = std::string_view(kZeroSalt, sizeof kZeroSalt);
+  SecureBytes prk(SHA256_DIGEST_LENGTH);
+  SIMPLEAD_RETURN_IF_ERROR(HmacSha256(salt, {key.view()}, prk.data()));
+  SecureBytes block(SHA256_DIGEST_LENGTH);
+  SecureBytes out(length);
+  size_t done = 0;
+  for (unsigned i = 1; done < length; ++i) {
+    const char counter = static_cast<char>(i);
+    std::string_view previous = i == 1 ? std::string_view() : block.view();
+    SIMPLEAD_RETURN_IF_ERROR(HmacSha256(prk.view(), {previous, info, std::string_view(&counter, 1)}, block.data()));
+    size_t n = std::min<size_t>(SHA256_DIGEST_LENGTH, length - done);
+    std::memcpy(out.data() + done, block.data(), n);
+    done += n;
+  }
+  return out;
+}
+
+Result<std::string> CryptoKit::AesGcmSeal(const SecureBytes& key, std::string_view nonce, std::string_view plaintext,
+                                          std::string_view aad) const {
+  const EVP_CIPHER* cipher = algorithms_->Gcm(key.size());
+  if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
+  if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return InternalError("AES-GCM: out of memory");
+  std::string out(plaintext.size() + kGcmTagSize, '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  int len = 0;
+  if (EVP_EncryptInit_ex2(ctx.get(), cipher, key.data(), U(nonce), nullptr) != 1 ||
+      (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) ||
+      (!plaintext.empty() &&
+       EVP_EncryptUpdate(ctx.get(), o, &len, U(plaintext), static_cast<int>(plaintext.size())) != 1) ||
+      EVP_EncryptFinal_ex(ctx.get(), o + plaintext.size(), &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagSize, o + plaintext.size()) != 1) {
+    return InternalError("AES-GCM: encryption failed");
+  }
+  return out;
+}
+
+Result<SecureBytes> CryptoKit::AesGcmOpen(const SecureBytes& key, std::string_view nonce,
+                                          std::string_view ciphertext_and_tag, std::string_view aad) const {
+  const EVP_CIPHER* cipher = algorithms_->Gcm(key.size());
+  if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
+  if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
+  if (ciphertext_and_tag.size() < kGcmTagSize) return InternalError("AES-GCM: ciphertext too short");
+  size_t ct_len = ciphertext_and_tag.size() - kGcmTagSize;
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return InternalError("AES-GCM: out of memory");
+  SecureBytes out(ct_len);
+  int len = 0;
+  unsigned char tag[kGcmTagSize];
+  std::memcpy(tag, ciphertext_and_tag.data() + ct_len, kGcmTagSize);
+  if (EVP_DecryptInit_ex2(ctx.get(), cipher, key.data(), U(nonce), nullptr) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) ||
+      (ct_len > 0 &&
+       EVP_DecryptUpdate(ctx.get(), out.data(), &len, U(ciphertext_and_tag), static_cast<int>(ct_len)) != 1) ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagSize, tag) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), out.data() + ct_len, &len) != 1) {
+    return InternalError("AES-GCM: authentication failed");
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
 
 Result<SecureBytes> RandomSecureBytes(size_t n) {
   SecureBytes out(n);

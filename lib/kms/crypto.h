@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,6 +52,38 @@ Result<SecureBytes> AesGcmOpen(const SecureBytes& key, std::string_view nonce,
 // HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` to
 // `length` bytes (1..8160).
 Result<SecureBytes> HkdfSha256(const SecureBytes& key, std::string_view salt, std::string_view info, size_t length);
+
+// The OpenSSL algorithms of the per-value hot paths (HMAC-SHA256 for HKDF,
+// AES-GCM), fetched once. The free functions above let OpenSSL 3 look each
+// algorithm up in its provider store on every call (an EVP_PKEY_HKDF context,
+// the KDF, HMAC and SHA-256 behind it, the cipher behind EVP_aes_*_gcm()),
+// which costs more than the cryptography on short values. Outputs are
+// byte-identical to the free functions.
+// Immutable after Create; safe for concurrent use (each call works on its own
+// short-lived OpenSSL contexts).
+class CryptoKit {
+ public:
+  static Result<std::unique_ptr<CryptoKit>> Create();
+  ~CryptoKit();
+  CryptoKit(const CryptoKit&) = delete;
+  CryptoKit& operator=(const CryptoKit&) = delete;
+
+  // As HkdfSha256 above: RFC 5869 with HMAC-SHA256, `length` 1..8160.
+  Result<SecureBytes> HkdfSha256(const SecureBytes& key, std::string_view salt, std::string_view info,
+                                 size_t length) const;
+  // As AesGcmSeal/AesGcmOpen above.
+  Result<std::string> AesGcmSeal(const SecureBytes& key, std::string_view nonce, std::string_view plaintext,
+                                 std::string_view aad) const;
+  Result<SecureBytes> AesGcmOpen(const SecureBytes& key, std::string_view nonce,
+                                 std::string_view ciphertext_and_tag, std::string_view aad) const;
+
+ private:
+  struct Algorithms;
+  explicit CryptoKit(std::unique_ptr<Algorithms> algorithms);
+  // HMAC-SHA256(key, data...) into out[32], on a context copied from the template.
+  Status HmacSha256(std::string_view key, std::initializer_list<std::string_view> data, uint8_t* out) const;
+  std::unique_ptr<Algorithms> algorithms_;
+};
 
 // Cryptographically secure random bytes (OpenSSL's DRBG).
 Result<SecureBytes> RandomSecureBytes(size_t n);

@@ -114,6 +114,68 @@ TEST(HkdfSha256Test, MatchesRfc5869TestCase1) {
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 }
 
+TEST(CryptoKitTest, HkdfMatchesRfc5869TestCase1) {
+  auto kit = CryptoKit::Create();
+  ASSERT_TRUE(kit.ok()) << kit.status().ToString();
+  auto okm = (*kit)->HkdfSha256(SecureBytes(*HexDecode("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b")),
+                                *HexDecode("000102030405060708090a0b0c"), *HexDecode("f0f1f2f3f4f5f6f7f8f9"), 42);
+  ASSERT_TRUE(okm.ok()) << okm.status().ToString();
+  EXPECT_EQ(HexEncode(okm->view()),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+}
+
+TEST(CryptoKitTest, HkdfMatchesRfc5869TestCase3WithoutSaltOrInfo) {
+  auto kit = CryptoKit::Create();
+  ASSERT_TRUE(kit.ok());
+  auto okm = (*kit)->HkdfSha256(SecureBytes(*HexDecode("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b")), "", "", 42);
+  ASSERT_TRUE(okm.ok()) << okm.status().ToString();
+  EXPECT_EQ(HexEncode(okm->view()),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+}
+
+// A sealed-value key derivation as the EVP_PKEY_HKDF code path (HkdfSha256)
+// computed it before CryptoKit existed: the same inputs must keep giving
+// the same key, or format-2 values written earlier would not open.
+TEST(CryptoKitTest, HkdfMatchesRecordedSealedValueDerivation) {
+  std::string ikm, salt;
+  for (int i = 0; i < 32; ++i) ikm.push_back(static_cast<char>(i));
+  for (int i = 0xa0; i < 0xb0; ++i) salt.push_back(static_cast<char>(i));
+  std::string info("simplead sealed value v2\0", 25);
+  info += *HexDecode("0000000100000005656e74727900000005616c696365");
+  auto kit = CryptoKit::Create();
+  ASSERT_TRUE(kit.ok());
+  auto fast = (*kit)->HkdfSha256(SecureBytes(ikm), salt, info, 32);
+  auto reference = HkdfSha256(SecureBytes(ikm), salt, info, 32);
+  ASSERT_TRUE(fast.ok() && reference.ok());
+  EXPECT_EQ(HexEncode(fast->view()), "aef0964689233172cbb393fe9836967e85be3073489548513af2df819f3fb81b");
+  EXPECT_EQ(HexEncode(reference->view()), "aef0964689233172cbb393fe9836967e85be3073489548513af2df819f3fb81b");
+  auto longer = (*kit)->HkdfSha256(SecureBytes(ikm), salt, info, 80);  // three expand blocks
+  ASSERT_TRUE(longer.ok());
+  EXPECT_EQ(longer->view(), HkdfSha256(SecureBytes(ikm), salt, info, 80)->view());
+}
+
+TEST(CryptoKitTest, HkdfRejectsBadLengths) {
+  auto kit = CryptoKit::Create();
+  ASSERT_TRUE(kit.ok());
+  EXPECT_FALSE((*kit)->HkdfSha256(SecureBytes(32), "salt", "info", 0).ok());
+  EXPECT_FALSE((*kit)->HkdfSha256(SecureBytes(32), "salt", "info", 255 * 32 + 1).ok());
+}
+
+TEST(CryptoKitTest, AesGcmInteroperatesWithTheFreeFunctions) {
+  auto kit = CryptoKit::Create();
+  ASSERT_TRUE(kit.ok());
+  for (size_t key_size : {16u, 24u, 32u}) {
+    SecureBytes key = *RandomSecureBytes(key_size);
+    std::string nonce = *RandomString(kGcmNonceSize);
+    auto sealed = (*kit)->AesGcmSeal(key, nonce, "plaintext", "aad");
+    ASSERT_TRUE(sealed.ok()) << key_size;
+    EXPECT_EQ(*sealed, *AesGcmSeal(key, nonce, "plaintext", "aad"));
+    EXPECT_EQ((*kit)->AesGcmOpen(key, nonce, *sealed, "aad")->view(), "plaintext");
+    EXPECT_FALSE((*kit)->AesGcmOpen(key, nonce, *sealed, "other aad").ok());
+  }
+  EXPECT_FALSE((*kit)->AesGcmSeal(SecureBytes(20), std::string(kGcmNonceSize, 'n'), "p", "").ok());
+}
+
 TEST(UuidTest, FormatsAndParsesVersion4) {
   std::string id = NewUuid();
   ASSERT_EQ(id.size(), 36u);

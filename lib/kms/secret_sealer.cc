@@ -36,10 +36,9 @@ Result<SealedParts> Split(std::string_view sealed) {
   return p;
 }
 
-Result<SecureBytes> ValueKey(const SecureBytes& data_key, std::string_view salt, const std::string& canonical_context) {
-  std::string info(kDerivationLabel);
-  info += canonical_context;
-  return HkdfSha256(data_key, salt, info, 32);
+std::unique_ptr<const CryptoKit> MakeCryptoKit() {
+  auto kit = CryptoKit::Create();
+  return kit.ok() ? std::move(*kit) : nullptr;
 }
 
 }  // namespace
@@ -58,8 +57,30 @@ Result<uint8_t> SealedValueFormat(std::string_view sealed) {
 
 SecretSealer::SecretSealer(Kms& kms, Caller caller, std::string key_id, const Clock& clock,
                            DataKeyCacheOptions options)
-    : kms_(kms), caller_(std::move(caller)), key_id_(std::move(key_id)), clock_(clock), options_(options),
-      encrypt_cache_(options.max_entries), decrypt_cache_(options.max_entries) {}
+    : kms_(kms), crypto_(MakeCryptoKit()), caller_(std::move(caller)), key_id_(std::move(key_id)), clock_(clock),
+      options_(options), encrypt_cache_(options.max_entries), decrypt_cache_(options.max_entries) {}
+
+Result<SecureBytes> SecretSealer::ValueKey(const SecureBytes& data_key, std::string_view salt,
+                                           std::string_view canonical_context) const {
+  std::string info;
+  info.reserve(kDerivationLabel.size() + canonical_context.size());
+  info += kDerivationLabel;
+  info += canonical_context;
+  if (crypto_) return crypto_->HkdfSha256(data_key, salt, info, 32);
+  return HkdfSha256(data_key, salt, info, 32);
+}
+
+Result<std::string> SecretSealer::GcmSeal(const SecureBytes& key, std::string_view nonce, std::string_view plaintext,
+                                          std::string_view aad) const {
+  if (crypto_) return crypto_->AesGcmSeal(key, nonce, plaintext, aad);
+  return AesGcmSeal(key, nonce, plaintext, aad);
+}
+
+Result<SecureBytes> SecretSealer::GcmOpen(const SecureBytes& key, std::string_view nonce, std::string_view ciphertext,
+                                          std::string_view aad) const {
+  if (crypto_) return crypto_->AesGcmOpen(key, nonce, ciphertext, aad);
+  return AesGcmOpen(key, nonce, ciphertext, aad);
+}
 
 SecretSealer::Entry* SecretSealer::Cache::Find(const std::string& key) {
   auto it = map_.find(key);
@@ -140,26 +161,39 @@ Result<std::string> SecretSealer::Seal(std::string_view plaintext, const Encrypt
     data_key = e->data_key;
     encrypted_data_key = e->encrypted_data_key;
   }
-  SIMPLEAD_ASSIGN_OR_RETURN(std::string salt, RandomString(kSaltSize));
-  SIMPLEAD_ASSIGN_OR_RETURN(std::string nonce, RandomString(kGcmNonceSize));
+  // One draw for salt and nonce: each DRBG call has a fixed cost.
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string salt_and_nonce, RandomString(kSaltSize + kGcmNonceSize));
+  std::string_view salt = std::string_view(salt_and_nonce).substr(0, kSaltSize);
+  std::string_view nonce = std::string_view(salt_and_nonce).substr(kSaltSize);
   std::string ctx = CanonicalContext(context);
   SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes value_key, ValueKey(data_key, salt, ctx));
   std::string out;
+  out.reserve(3 + encrypted_data_key.size() + salt_and_nonce.size() + ctx.size() + plaintext.size() + kGcmTagSize);
   out.push_back(static_cast<char>(kFormatDerivedKey));
   out.push_back(static_cast<char>(encrypted_data_key.size() >> 8));
   out.push_back(static_cast<char>(encrypted_data_key.size() & 0xff));
   out += encrypted_data_key;
-  out += salt;
-  out += nonce;
-  SIMPLEAD_ASSIGN_OR_RETURN(std::string ct, AesGcmSeal(value_key, nonce, plaintext, out + ctx));
-  return out + ct;
+  out += salt_and_nonce;
+  size_t header_size = out.size();
+  out += ctx;  // AAD = header || context; the context is then replaced by the ciphertext
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string ct, GcmSeal(value_key, nonce, plaintext, out));
+  out.resize(header_size);
+  out += ct;
+  return out;
 }
 
-Result<SecureBytes> SecretSealer::DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
-                                             const std::string& canonical_context) {
+namespace {
+std::string DecryptCacheKey(std::string_view encrypted_data_key, const std::string& canonical_context) {
   std::string cache_key(encrypted_data_key);
   AppendU32(cache_key, static_cast<uint32_t>(canonical_context.size()));
   cache_key += canonical_context;
+  return cache_key;
+}
+}  // namespace
+
+Result<SecureBytes> SecretSealer::DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
+                                             const std::string& canonical_context) {
+  std::string cache_key = DecryptCacheKey(encrypted_data_key, canonical_context);
   Entry* e = decrypt_cache_.Find(cache_key);
   if (e != nullptr && (!Fresh(*e) || !KeyEnabled())) {
     decrypt_cache_.Erase(cache_key);
@@ -191,19 +225,32 @@ Result<SecureBytes> SecretSealer::Open(std::string_view sealed, const Encryption
     SIMPLEAD_ASSIGN_OR_RETURN(data_key,
                               DataKeyFor(p.encrypted_data_key, key_context, derived ? CanonicalContext(key_context) : ctx));
   }
-  std::string aad(p.header);
+  std::string aad;
+  aad.reserve(p.header.size() + ctx.size());
+  aad += p.header;
   aad += ctx;
   if (!derived) {
-    auto plaintext = AesGcmOpen(data_key, p.nonce, p.ciphertext, aad);
+    auto plaintext = GcmOpen(data_key, p.nonce, p.ciphertext, aad);
     if (!plaintext.ok()) {
       return KmsStatus(KmsError::kInvalidCiphertext, "sealed value does not match its encryption context");
     }
     return plaintext;
   }
   SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes value_key, ValueKey(data_key, p.salt, ctx));
-  auto plaintext = AesGcmOpen(value_key, p.nonce, p.ciphertext, aad);
+  auto plaintext = GcmOpen(value_key, p.nonce, p.ciphertext, aad);
   if (!plaintext.ok()) return AuditedMismatch();
   return plaintext;
+}
+
+bool SecretSealer::OpensFromCache(std::string_view sealed, const EncryptionContext& context) {
+  auto p = Split(sealed);
+  if (!p.ok()) return false;
+  bool derived = p->format == kFormatDerivedKey;
+  std::string cache_key =
+      DecryptCacheKey(p->encrypted_data_key, CanonicalContext(derived ? DataKeyContext(context) : context));
+  std::lock_guard lock(mu_);
+  Entry* e = decrypt_cache_.Find(cache_key);
+  return e != nullptr && Fresh(*e) && KeyEnabled();
 }
 
 Result<std::string> SecretSealer::Rewrap(std::string_view sealed, const EncryptionContext& context) {

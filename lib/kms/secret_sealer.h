@@ -39,11 +39,13 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "lib/kms/crypto.h"
 #include "lib/kms/kms.h"
 
 namespace simplead::kms {
@@ -75,6 +77,10 @@ class SecretSealer {
 
   Result<std::string> Seal(std::string_view plaintext, const EncryptionContext& context);
   Result<SecureBytes> Open(std::string_view sealed, const EncryptionContext& context);
+  // True when Open(sealed, context) would find a fresh data key in the cache
+  // (its CMK still enabled), so that it makes no KMS call and no audit
+  // write: callers on I/O threads ask first. False for malformed input.
+  bool OpensFromCache(std::string_view sealed, const EncryptionContext& context);
   // Moves the value onto the CMK's newest version (and onto format 2): opens
   // it and seals it again under a data key of the newest version.
   Result<std::string> Rewrap(std::string_view sealed, const EncryptionContext& context);
@@ -113,7 +119,18 @@ class SecretSealer {
   // Audits a value that failed to open under a good data key (format 2).
   Status AuditedMismatch();
 
+  // The per-value cryptography (no Kms, no mu_), through crypto_ when it
+  // exists, else the free functions of crypto.h (same bytes, slower).
+  Result<SecureBytes> ValueKey(const SecureBytes& data_key, std::string_view salt,
+                               std::string_view canonical_context) const;
+  Result<std::string> GcmSeal(const SecureBytes& key, std::string_view nonce, std::string_view plaintext,
+                              std::string_view aad) const;
+  Result<SecureBytes> GcmOpen(const SecureBytes& key, std::string_view nonce, std::string_view ciphertext,
+                              std::string_view aad) const;
+
   Kms& kms_;
+  // Null only if OpenSSL lacks HMAC or AES-GCM; then each call reports it.
+  const std::unique_ptr<const CryptoKit> crypto_;
   const Caller caller_;
   const std::string key_id_;
   const Clock& clock_;

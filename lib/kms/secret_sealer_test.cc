@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+
 #include "lib/kms/kms_test_util.h"
 
 namespace simplead::kms {
@@ -56,6 +59,20 @@ TEST_F(SecretSealerTest, CacheSavesKmsCalls) {
   EXPECT_EQ(h_->AuditLines().size(), before + 2);
 }
 
+TEST_F(SecretSealerTest, OpensFromCacheOnlyOnceTheDataKeyIsCachedAndFresh) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  ASSERT_TRUE(sealed.ok());
+  SecretSealer cold(*h_->kms, h_->kms->ServiceCaller(), "alias/simplead/directory", h_->clock);
+  size_t before = h_->AuditLines().size();
+  EXPECT_FALSE(cold.OpensFromCache(*sealed, Ctx("alice")));
+  EXPECT_EQ(h_->AuditLines().size(), before);  // asking makes no KMS call
+  ASSERT_TRUE(cold.Open(*sealed, Ctx("alice")).ok());
+  EXPECT_TRUE(cold.OpensFromCache(*sealed, Ctx("alice")));
+  h_->clock.Advance(std::chrono::minutes(6));  // past max_age
+  EXPECT_FALSE(cold.OpensFromCache(*sealed, Ctx("alice")));
+  EXPECT_FALSE(cold.OpensFromCache("not a sealed value", Ctx("alice")));
+}
+
 TEST_F(SecretSealerTest, DisabledKeyFailsClosedEvenWhenCached) {
   auto sealed = sealer_->Seal("verifier", Ctx("alice"));
   ASSERT_TRUE(sealer_->Open(*sealed, Ctx("alice")).ok());
@@ -94,6 +111,56 @@ std::string SealFormat1(Kms& kms, const Caller& caller, const std::string& key_i
   std::string nonce = *RandomString(kGcmNonceSize);
   out += nonce;
   return out + *AesGcmSeal(dk->plaintext, nonce, plaintext, out + CanonicalContext(context));
+}
+
+// A format-2 value as the sealer wrote it before CryptoKit: the value key
+// derived by the EVP_PKEY_HKDF path (HkdfSha256), separate salt and nonce
+// draws, AES-GCM through EVP_aes_256_gcm().
+std::string SealFormat2OldPath(Kms& kms, const Caller& caller, const std::string& key_id, std::string_view plaintext,
+                               const EncryptionContext& context) {
+  EncryptionContext key_context{{"simplead:purpose", "sealed-values"}, {"directory", context.at("directory")}};
+  auto dk = kms.GenerateDataKey(caller, key_id, DataKeySpec{"AES_256", std::nullopt}, key_context);
+  EXPECT_TRUE(dk.ok());
+  std::string salt = *RandomString(16);
+  std::string nonce = *RandomString(kGcmNonceSize);
+  std::string ctx = CanonicalContext(context);
+  auto value_key = HkdfSha256(dk->plaintext, salt, std::string("simplead sealed value v2\0", 25) + ctx, 32);
+  EXPECT_TRUE(value_key.ok());
+  std::string out;
+  out.push_back('\x02');
+  out.push_back(static_cast<char>(dk->ciphertext_blob.size() >> 8));
+  out.push_back(static_cast<char>(dk->ciphertext_blob.size() & 0xff));
+  out += dk->ciphertext_blob + salt + nonce;
+  return out + *AesGcmSeal(*value_key, nonce, plaintext, out + ctx);
+}
+
+TEST_F(SecretSealerTest, Format2ValuesFromTheOldCodePathStillOpen) {
+  std::string v2 = SealFormat2OldPath(*h_->kms, h_->kms->ServiceCaller(), key_id_, "old verifier", Ctx("alice"));
+  EXPECT_EQ(*SealedValueFormat(v2), 2);
+  auto opened = sealer_->Open(v2, Ctx("alice"));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->view(), "old verifier");
+  EXPECT_FALSE(sealer_->Open(v2, Ctx("bob")).ok());
+}
+
+TEST_F(SecretSealerTest, SealedValueOpensWithTheOldCodePath) {
+  auto sealed = sealer_->Seal("new verifier", Ctx("alice"));
+  ASSERT_TRUE(sealed.ok());
+  // Take it apart as docs/kms.md describes and open it with the free functions.
+  size_t n = static_cast<size_t>(static_cast<unsigned char>((*sealed)[1])) << 8 |
+             static_cast<unsigned char>((*sealed)[2]);
+  std::string_view v(*sealed);
+  std::string_view edk = v.substr(3, n), salt = v.substr(3 + n, 16), nonce = v.substr(3 + n + 16, kGcmNonceSize);
+  std::string_view header = v.substr(0, 3 + n + 16 + kGcmNonceSize);
+  EncryptionContext key_context{{"simplead:purpose", "sealed-values"}, {"directory", "example.test"}};
+  auto dk = h_->kms->Decrypt(h_->kms->ServiceCaller(), edk, key_context);
+  ASSERT_TRUE(dk.ok()) << dk.status().ToString();
+  std::string ctx = CanonicalContext(Ctx("alice"));
+  auto value_key = HkdfSha256(dk->plaintext, salt, std::string("simplead sealed value v2\0", 25) + ctx, 32);
+  ASSERT_TRUE(value_key.ok());
+  auto opened = AesGcmOpen(*value_key, nonce, v.substr(header.size()), std::string(header) + ctx);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->view(), "new verifier");
 }
 
 TEST_F(SecretSealerTest, SealWritesFormat2) {
@@ -160,6 +227,32 @@ TEST_F(SecretSealerTest, SealAfterRotationUsesTheNewestVersion) {
 TEST_F(SecretSealerTest, GarbageIsInvalidCiphertext) {
   EXPECT_EQ(KmsErrorName(sealer_->Open("junk", Ctx("alice")).status()), "InvalidCiphertextException");
   EXPECT_FALSE(SealedValueKeyVersion("").ok());
+}
+
+
+// --- Timing (run by hand: --gtest_also_run_disabled_tests) -----------------
+
+TEST_F(SecretSealerTest, DISABLED_SealOpenNanoseconds) {
+  constexpr int kValues = 20000;  // bounded
+  std::vector<EncryptionContext> contexts;
+  for (int i = 0; i < kValues; ++i) contexts.push_back(Ctx("uid=user" + std::to_string(i) + ",ou=people"));
+  std::vector<std::string> sealed;
+  sealed.reserve(kValues);
+  ASSERT_TRUE(sealer_->Seal("warm", contexts[0]).ok());
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kValues; ++i) {
+    auto s = sealer_->Seal("{SSHA}c2VjcmV0c2FsdHNhbHQ=", contexts[i]);
+    ASSERT_TRUE(s.ok());
+    sealed.push_back(std::move(*s));
+  }
+  auto mid = std::chrono::steady_clock::now();
+  for (int i = 0; i < kValues; ++i) ASSERT_TRUE(sealer_->Open(sealed[i], contexts[i]).ok());
+  auto end = std::chrono::steady_clock::now();
+  auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
+  std::printf("Seal: %.0f ns per value (KMS data key calls included, 1 per %llu values)\n",
+              static_cast<double>(ns(mid - start)) / kValues,
+              static_cast<unsigned long long>(DataKeyCacheOptions{}.max_messages_per_data_key));
+  std::printf("Open: %.0f ns per value\n", static_cast<double>(ns(end - mid)) / kValues);
 }
 
 }  // namespace
