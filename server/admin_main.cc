@@ -106,8 +106,10 @@ struct OpenedDirectory {
 
 // `with_kms` false: secrets are never opened (verify), so no KMS is needed
 // and the command may run beside a live server on a read-only store.
+// `bulk_load`: the store's offline bulk-load mode (import only; durable only
+// once Import's final Flush has returned).
 Result<OpenedDirectory> OpenDirectory(server::ServerConfig& c, const Clock& clock, bool read_only, bool sync,
-                                      bool with_kms = true) {
+                                      bool with_kms = true, bool bulk_load = false) {
   SIMPLEAD_RETURN_IF_ERROR(FillIdentity(c));
   if (with_kms && AskServer(c.data_dir, "status")) {
     // Two writers of one hash-chained audit trail would break the chain.
@@ -119,6 +121,7 @@ Result<OpenedDirectory> OpenDirectory(server::ServerConfig& c, const Clock& cloc
   options.store.read_only = read_only;
   options.store.create_if_missing = !read_only;
   options.store.sync_writes = sync;
+  options.store.bulk_load = bulk_load;
   OpenedDirectory opened;
   std::unique_ptr<backend::SecretSealer> sealer;
   if (with_kms) {
@@ -223,8 +226,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*import) {
-    // Bulk load: no per-entry sync; one flush at the end makes it durable.
-    auto dir = OpenDirectory(import_cfg, clock, false, false);
+    // Bulk load: no WAL, no sync, no compaction until the end; the flush
+    // that ends Import makes everything durable at once.
+    auto dir = OpenDirectory(import_cfg, clock, false, false, true, /*bulk_load=*/true);
     if (!dir.ok()) return Fail(dir.status().message());
     std::ifstream file;
     std::istream* in = &std::cin;
@@ -247,7 +251,14 @@ int main(int argc, char** argv) {
         },
         &imported);
     if (tty) std::cerr << "\n";
-    if (!st.ok()) return Fail("import failed after " + std::to_string(imported) + " entries: " + st.message());
+    if (!st.ok()) {
+      // Earlier batches may or may not have reached the disk: the data dir
+      // holds an unknown part of this import.
+      return Fail("import failed after " + std::to_string(imported) + " entries: " + st.message() +
+                  "\nsimplead-admin: the import is incomplete and " + import_cfg.data_dir +
+                  " now holds an unknown part of it; restore the data dir from a backup (or remove it and run"
+                  " init) before importing again");
+    }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::cout << "imported " << imported << " entries in " << secs << " s\n";
     return 0;

@@ -73,6 +73,10 @@ Result<std::unique_ptr<Directory>> Directory::Open(DirectoryOptions options,
     const auto* at = dir->schema_->FindAttribute(name);
     dir->indexes_[ldap::ToLower(at ? at->name() : name)] = spec;
   }
+  for (const auto& [oid, attr] : dir->schema_->attributes_by_oid()) {
+    auto it = dir->indexes_.find(ldap::ToLower(attr.name()));
+    if (it != dir->indexes_.end()) dir->index_by_type_[&attr] = {it->first, &it->second};
+  }
   SIMPLEAD_ASSIGN_OR_RETURN(auto sid_bytes, dir->store_->GetMeta(meta::kDomainSid));
   if (sid_bytes) {
     auto sid = Sid::FromBinary(*sid_bytes);
@@ -165,46 +169,68 @@ const IndexSpec* Directory::IndexFor(const schema::AttributeType& attr) const {
   return it == indexes_.end() ? nullptr : &it->second;
 }
 
-std::set<Directory::IndexKey> Directory::IndexKeysOf(const ldap::Entry& entry) const {
-  std::set<IndexKey> keys;
-  for (const auto& attribute : entry.attributes()) {
-    // Options ("cn;lang-en") index under the base type.
-    std::string_view type = attribute.type;
-    type = type.substr(0, type.find(';'));
-    const auto* at = schema_->FindAttribute(type);
-    if (!at) continue;
-    const IndexSpec* spec = IndexFor(*at);
-    if (!spec) continue;
-    std::string name = ldap::ToLower(at->name());
-    if (spec->presence) keys.insert({store::IndexKind::kPresence, name, ""});
-    std::vector<std::string> values = attribute.values;
-    if (name == "objectclass") values = schema_->ExpandObjectClasses(attribute.values);
-    for (const auto& value : values) {
-      if (spec->equality) {
-        auto norm = schema_->NormalizeEquality(*at, value);
-        if (norm.ok()) keys.insert({store::IndexKind::kEquality, name, *norm});
-      }
-      if (spec->substring) {
-        auto norm = schema_->NormalizeSubstring(*at, value);
-        if (norm.ok()) {
-          const std::string& v = *norm;
-          for (size_t i = 0; i + 3 <= v.size(); ++i) keys.insert({store::IndexKind::kSubstring, name, v.substr(i, 3)});
-        }
+void Directory::AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out) const {
+  // Options ("cn;lang-en") index under the base type.
+  std::string_view type = attribute.type;
+  type = type.substr(0, type.find(';'));
+  const auto* at = schema_->FindAttribute(type);
+  if (!at) return;
+  auto indexed = index_by_type_.find(at);
+  if (indexed == index_by_type_.end()) return;
+  std::string_view name = indexed->second.first;
+  const IndexSpec& spec = *indexed->second.second;
+  if (spec.presence) out->push_back({store::IndexKind::kPresence, name, ""});
+  if (!spec.equality && !spec.substring) return;
+  std::vector<std::string> expanded;
+  const std::vector<std::string>* values = &attribute.values;
+  if (name == "objectclass") {
+    expanded = schema_->ExpandObjectClasses(attribute.values);
+    values = &expanded;
+  }
+  for (const auto& value : *values) {
+    if (spec.equality) {
+      auto norm = schema_->NormalizeEquality(*at, value);
+      if (norm.ok()) out->push_back({store::IndexKind::kEquality, name, std::move(*norm)});
+    }
+    if (spec.substring) {
+      auto norm = schema_->NormalizeSubstring(*at, value);
+      if (norm.ok()) {
+        const std::string& v = *norm;
+        for (size_t i = 0; i + 3 <= v.size(); ++i) out->push_back({store::IndexKind::kSubstring, name, v.substr(i, 3)});
       }
     }
   }
+}
+
+std::vector<Directory::IndexKey> Directory::IndexKeysOf(const ldap::Entry& entry) const {
+  // A sorted vector, not a set: ~50 keys per entry, most of them 3-byte
+  // n-grams that fit the small-string buffer.
+  std::vector<IndexKey> keys;
+  keys.reserve(64);
+  for (const auto& attribute : entry.attributes()) AppendIndexKeys(attribute, &keys);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 
 void Directory::ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ldap::Entry* before,
                                const ldap::Entry* after) const {
-  std::set<IndexKey> old_keys = before ? IndexKeysOf(*before) : std::set<IndexKey>{};
-  std::set<IndexKey> new_keys = after ? IndexKeysOf(*after) : std::set<IndexKey>{};
-  for (const auto& key : old_keys) {
-    if (!new_keys.count(key)) txn.RemoveIndexKey(key.kind, key.attribute, key.key, id);
-  }
-  for (const auto& key : new_keys) {
-    if (!old_keys.count(key)) txn.AddIndexKey(key.kind, key.attribute, key.key, id);
+  std::vector<IndexKey> old_keys = before ? IndexKeysOf(*before) : std::vector<IndexKey>{};
+  std::vector<IndexKey> new_keys = after ? IndexKeysOf(*after) : std::vector<IndexKey>{};
+  // One merge walk over the two sorted lists.
+  auto o = old_keys.begin();
+  auto n = new_keys.begin();
+  while (o != old_keys.end() || n != new_keys.end()) {
+    if (n == new_keys.end() || (o != old_keys.end() && *o < *n)) {
+      txn.RemoveIndexKey(o->kind, o->attribute, o->key, id);
+      ++o;
+    } else if (o == old_keys.end() || *n < *o) {
+      txn.AddIndexKey(n->kind, n->attribute, n->key, id);
+      ++n;
+    } else {
+      ++o;
+      ++n;
+    }
   }
 }
 

@@ -18,6 +18,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lib/auth/password_hash.h"
@@ -218,11 +219,14 @@ class Directory {
 
   struct IndexKey {
     store::IndexKind kind;
-    std::string attribute;
+    std::string_view attribute;  // a key of indexes_: lives as long as the directory
     std::string key;
     auto operator<=>(const IndexKey&) const = default;
   };
-  std::set<IndexKey> IndexKeysOf(const ldap::Entry& entry) const;
+  // Sorted, without duplicates.
+  std::vector<IndexKey> IndexKeysOf(const ldap::Entry& entry) const;
+  // Appends one attribute's keys (unsorted, may repeat) to *out.
+  void AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out) const;
   void ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ldap::Entry* before,
                       const ldap::Entry* after) const;
   const IndexSpec* IndexFor(const schema::AttributeType& attr) const;
@@ -289,8 +293,14 @@ class Directory {
   Status ValidateAccessRules(const ldap::Entry& entry) const;
 
   // Writes (hold write_mu_).
+  // What an import carries from one entry to the next: the last parent that
+  // passed the checks (imports come sorted by parent).
+  struct ImportState {
+    std::string parent_key;
+    store::EntryId parent_id = store::kNoEntry;
+  };
   Status AddInTxn(const Principal& who, ldap::AddRequest request, store::WriteTxn& txn, const std::string& csn,
-                  bool import, store::StoredEntry* added);
+                  bool import, store::StoredEntry* added, ImportState* state = nullptr);
   Status PrepareNewEntry(const Principal& who, ldap::Entry& entry, bool trusted, store::WriteTxn& txn);
   Status HashPasswordAttributes(ldap::Entry& entry, bool trusted, const ldap::Entry* before, bool self_change) const;
   Status CheckUniqueness(store::WriteTxn& txn, const ldap::Entry& entry, store::EntryId self) const;
@@ -335,6 +345,8 @@ class Directory {
   std::string suffix_key_;
   std::string admin_groups_key_;   // AD: Domain Admins; plain: none
   std::map<std::string, IndexSpec> indexes_;  // canonical lower-case name -> spec
+  // indexes_ by attribute type (name and spec point into indexes_), built at Open.
+  std::map<const schema::AttributeType*, std::pair<std::string_view, const IndexSpec*>> index_by_type_;
   std::set<const schema::AttributeType*> has_subtypes_;  // attributes others derive from (name > cn)
   std::mutex write_mu_;
   std::mutex csn_mu_;

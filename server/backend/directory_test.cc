@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "lib/ldap/dn.h"
 #include "tests/fakes/temp_dir.h"
 
@@ -68,6 +70,26 @@ class DirectoryTest : public ::testing::Test {
     auto entry = directory_->Read(Principal::Internal(), "CN=" + cn + ",CN=Users," + kSuffix, {"memberOf"});
     if (!entry.ok() || !entry->has_value()) return {};
     return (*entry)->Values("memberOf");
+  }
+
+  static std::string UserLdif(const std::string& cn, const std::string& sam = "") {
+    return "dn: CN=" + cn + ",CN=Users," + kSuffix +
+           "\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: user\n"
+           "sAMAccountName: " + (sam.empty() ? cn : sam) + "\n\n";
+  }
+
+  static std::string GroupLdif(const std::string& cn, const std::vector<std::string>& members) {
+    std::string out = "dn: CN=" + cn + ",CN=Users," + kSuffix + "\nobjectClass: top\nobjectClass: group\nsAMAccountName: " +
+                      cn + "\n";
+    for (const auto& m : members) out += "member: CN=" + m + ",CN=Users," + kSuffix + "\n";
+    return out + "\n";
+  }
+
+  Status Import(const std::string& ldif, size_t* imported = nullptr) {
+    std::istringstream in(ldif);
+    ldap::LdifReader reader(in);
+    size_t count = 0;
+    return directory_->Import(reader, nullptr, imported ? imported : &count);
   }
 
   testing::TempDir dir_;
@@ -209,6 +231,74 @@ TEST_F(DirectoryTest, VerifyIsCleanAfterWrites) {
   VerifyReport report;
   ASSERT_TRUE(directory_->Verify(&report).ok());
   EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+}
+
+TEST_F(DirectoryTest, ImportGivesEveryMemberItsBackLinksIncludingNestedGroups) {
+  size_t imported = 0;
+  ASSERT_TRUE(Import(UserLdif("imp-a") + UserLdif("imp-b") + GroupLdif("imp-inner", {"imp-a", "imp-b"}) +
+                         GroupLdif("imp-outer", {"imp-inner", "imp-a"}),
+                     &imported)
+                  .ok());
+  EXPECT_EQ(imported, 4u);
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  std::string inner = std::string("CN=imp-inner,CN=Users,") + kSuffix;
+  std::string outer = std::string("CN=imp-outer,CN=Users,") + kSuffix;
+  EXPECT_EQ(sorted(MemberOf("imp-a")), sorted({inner, outer}));
+  EXPECT_EQ(MemberOf("imp-b"), std::vector<std::string>{inner});
+  EXPECT_EQ(MemberOf("imp-inner"), std::vector<std::string>{outer});
+  // The memberOf index holds the new links.
+  EXPECT_EQ(SearchDns("(memberOf=" + outer + ")").size(), 2u);
+  VerifyReport report;
+  ASSERT_TRUE(directory_->Verify(&report).ok());
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+}
+
+TEST_F(DirectoryTest, ImportKeepsBackLinksAnExportAlreadyCarries) {
+  std::string group = std::string("CN=imp-g,CN=Users,") + kSuffix;
+  std::string user = UserLdif("imp-c");
+  user.insert(user.size() - 1, "memberOf: " + group + "\n");
+  ASSERT_TRUE(Import(user + GroupLdif("imp-g", {"imp-c"})).ok());
+  EXPECT_EQ(MemberOf("imp-c"), std::vector<std::string>{group});
+}
+
+TEST_F(DirectoryTest, ImportRefusesDuplicateSamAccountNameWithItsLine) {
+  Status st = Import(UserLdif("imp-d") + UserLdif("imp-e", "IMP-D"));
+  EXPECT_EQ(st.code(), ResultCode::kEntryAlreadyExists);
+  EXPECT_NE(st.message().find("line 8"), std::string::npos) << st.message();
+}
+
+TEST_F(DirectoryTest, ImportRefusesSamAccountNameOfAnEntryAlreadyStored) {
+  Status st = Import(UserLdif("imp-f", "administrator"));
+  EXPECT_EQ(st.code(), ResultCode::kEntryAlreadyExists) << st.ToString();
+}
+
+TEST_F(DirectoryTest, ImportRefusesDuplicateAcrossBatches) {
+  std::string ldif;
+  for (int i = 0; i < 2100; ++i) ldif += UserLdif("bulk" + std::to_string(i));
+  ldif += UserLdif("bulk-late", "bulk3");
+  size_t imported = 0;
+  Status st = Import(ldif, &imported);
+  EXPECT_EQ(st.code(), ResultCode::kEntryAlreadyExists) << st.ToString();
+  EXPECT_EQ(imported, 2100u);
+}
+
+TEST_F(DirectoryTest, ImportRefusesMissingParentAndDuplicateDn) {
+  std::string orphan = "dn: CN=x,OU=Missing," + std::string(kSuffix) + "\nobjectClass: top\nobjectClass: container\n\n";
+  Status st = Import(UserLdif("imp-h") + orphan);
+  EXPECT_EQ(st.code(), ResultCode::kNoSuchObject);
+  EXPECT_NE(st.message().find("line 8"), std::string::npos) << st.message();
+  st = Import(UserLdif("imp-i") + UserLdif("imp-i", "imp-i2"));
+  EXPECT_EQ(st.code(), ResultCode::kEntryAlreadyExists);
+  EXPECT_NE(st.message().find("already exists"), std::string::npos) << st.message();
+}
+
+TEST_F(DirectoryTest, ImportRefusesMemberThatDoesNotExist) {
+  Status st = Import(GroupLdif("imp-j", {"nobody"}));
+  EXPECT_EQ(st.code(), ResultCode::kNoSuchObject);
+  EXPECT_NE(st.message().find("CN=nobody"), std::string::npos) << st.message();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // verification.
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "lib/ldap/dn.h"
 #include "server/backend/directory.h"
@@ -10,14 +11,35 @@
 namespace simplead::backend {
 
 namespace {
+
 constexpr size_t kImportBatch = 2000;
-}
+
+// AD's unique names; the codes AD answers for a duplicate (as CheckUniqueness).
+struct UniqueRule {
+  const char* attribute;
+  ResultCode code;
+};
+constexpr UniqueRule kUniqueRules[] = {{"sAMAccountName", ResultCode::kEntryAlreadyExists},
+                                       {"userPrincipalName", ResultCode::kConstraintViolation}};
+
+// A group's member, to be given a memberOf back-link once every entry exists.
+struct BackLink {
+  std::string member_key;
+  uint32_t group;  // index into ImportGroups
+};
+
+struct ImportGroup {
+  store::EntryId id;
+  std::string dn;   // as the memberOf value
+  std::string key;
+};
+
+}  // namespace
 
 Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size_t)>& progress, size_t* imported) {
   std::lock_guard lock(write_mu_);
   Principal internal = Principal::Internal();
   *imported = 0;
-  std::vector<store::EntryId> groups;  // entries with members: back-links after all entries exist
   auto txn = store_->BeginWrite();
   std::string csn = NextCsn();
   uint32_t max_rid = 0;
@@ -32,6 +54,29 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
     if (directory_id_.empty()) directory_id_ = GuidToString(NewGuid());
     txn.PutMeta(meta::kDirectoryId, directory_id_);
   }
+  // Unique names in use, by rule: the store's (one index scan each) and then
+  // this import's, so that no entry needs an index read of its own.
+  struct InUse {
+    const UniqueRule* rule;
+    const schema::AttributeType* type;
+    std::unordered_set<std::string> values;
+  };
+  std::vector<InUse> unique;
+  if (options_.ad_mode) {
+    for (const UniqueRule& rule : kUniqueRules) {
+      const auto* at = schema_->FindAttribute(rule.attribute);
+      if (!at) continue;
+      auto& in_use = unique.emplace_back(InUse{&rule, at, {}});
+      SIMPLEAD_RETURN_IF_ERROR(store_->ForEachIndexedPrefix(store::IndexKind::kEquality, ldap::ToLower(at->name()), "",
+                                                            [&](std::string_view key, store::EntryId) {
+                                                              in_use.values.emplace(key);
+                                                              return true;
+                                                            }));
+    }
+  }
+  std::vector<ImportGroup> groups;  // entries with members: back-links after all entries exist
+  std::vector<BackLink> back_links;
+  ImportState state;
   while (true) {
     SIMPLEAD_ASSIGN_OR_RETURN(auto record, reader.Next());
     if (!record) break;
@@ -40,6 +85,9 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
                    "line " + std::to_string(record->line) + ": import takes entries, not change records");
     }
     std::string dn = record->dn;
+    auto failed = [&](const Status& st) {
+      return Status(st.code(), "line " + std::to_string(record->line) + " (" + dn + "): " + st.message());
+    };
     if (fresh && options_.ad_mode && !domain_sid_) {
       // The domain SID comes with the imported suffix entry.
       auto key = DnKey(dn);
@@ -56,11 +104,26 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
     }
     store::StoredEntry added;
     Status st = AddInTxn(internal, ldap::AddRequest{record->dn, std::move(record->attributes)}, txn, csn,
-                         /*import=*/true, &added);
-    if (!st.ok()) {
-      return Status(st.code(), "line " + std::to_string(record->line) + " (" + dn + "): " + st.message());
+                         /*import=*/true, &added, &state);
+    if (!st.ok()) return failed(st);
+    for (auto& in_use : unique) {
+      for (const auto& value : added.entry.Values(in_use.rule->attribute)) {
+        auto key = schema_->NormalizeEquality(*in_use.type, value);
+        if (!key.ok()) return failed(key.status());
+        if (!in_use.values.insert(std::move(*key)).second) {
+          return failed(Error(in_use.rule->code, std::string(in_use.rule->attribute) + " '" + value +
+                                                     "' is already used by another object"));
+        }
+      }
     }
-    if (added.entry.Has("member")) groups.push_back(added.id);
+    if (const auto* members = added.entry.Find("member")) {
+      uint32_t index = static_cast<uint32_t>(groups.size());
+      groups.push_back({added.id, added.entry.dn().ToString(), DnKey(added.entry.dn())});
+      for (const auto& v : members->values) {
+        auto k = ldap::NormalizeDn(v);
+        if (k.ok()) back_links.push_back({std::move(*k), index});
+      }
+    }
     if (const std::string* sid = added.entry.First("objectSid"); sid && domain_sid_) {
       auto parsed = Sid::FromBinary(*sid);
       if (parsed.ok() && parsed->sub_authorities.size() == domain_sid_->sub_authorities.size() + 1) {
@@ -74,14 +137,58 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
       if (progress) progress(*imported);
     }
   }
-  // memberOf back-links, now that every member exists.
-  for (size_t i = 0; i < groups.size(); ++i) {
-    SIMPLEAD_ASSIGN_OR_RETURN(auto group, txn.Get(groups[i]));
-    if (group) {
-      Status st = UpdateBackLinks(txn, internal, nullptr, &group->entry, csn);
-      if (!st.ok()) return Status(st.code(), "group " + group->entry.dn().ToString() + ": " + st.message());
+  // memberOf back-links, now that every member exists. Each member entry is
+  // rewritten once, however many groups name it, in id order, and only its
+  // memberOf index keys are touched.
+  std::sort(back_links.begin(), back_links.end(), [](const BackLink& a, const BackLink& b) {
+    return a.member_key != b.member_key ? a.member_key < b.member_key : a.group < b.group;
+  });
+  struct Target {
+    store::EntryId id;
+    size_t first, last;  // its range in back_links
+  };
+  std::vector<Target> targets;
+  for (size_t i = 0, j = 0; i < back_links.size(); i = j) {
+    while (j < back_links.size() && back_links[j].member_key == back_links[i].member_key) ++j;
+    SIMPLEAD_ASSIGN_OR_RETURN(auto id, txn.FindId(back_links[i].member_key));
+    if (id) {
+      targets.push_back({*id, i, j});
+      continue;
     }
-    if ((i + 1) % kImportBatch == 0) {
+    if (!options_.ad_mode) continue;  // dangling references are allowed in plain LDAP mode
+    const ImportGroup& group = groups[back_links[i].group];
+    std::string written = back_links[i].member_key;
+    SIMPLEAD_ASSIGN_OR_RETURN(auto stored_group, txn.Get(group.id));
+    for (const auto& v : stored_group ? stored_group->entry.Values("member") : std::vector<std::string>{}) {
+      auto k = ldap::NormalizeDn(v);
+      if (k.ok() && *k == back_links[i].member_key) written = v;
+    }
+    return Error(ResultCode::kNoSuchObject, "group " + group.dn + ": member " + written + " does not exist");
+  }
+  std::sort(targets.begin(), targets.end(), [](const Target& a, const Target& b) { return a.id < b.id; });
+  size_t rewritten = 0;
+  for (const Target& t : targets) {
+    SIMPLEAD_ASSIGN_OR_RETURN(auto target, txn.Get(t.id));
+    if (!target) continue;
+    std::vector<std::string> values = target->entry.Values("memberOf");
+    size_t had = values.size();
+    std::unordered_set<std::string> present;  // our own export carries memberOf already
+    for (const auto& v : values) {
+      auto k = ldap::NormalizeDn(v);
+      if (k.ok()) present.insert(std::move(*k));
+    }
+    for (size_t k = t.first; k < t.last; ++k) {
+      const ImportGroup& group = groups[back_links[k].group];
+      if (present.insert(group.key).second) values.push_back(group.dn);
+    }
+    if (values.size() == had) continue;
+    ldap::Entry old_links(target->entry.dn(), {});
+    if (had > 0) old_links.Set("memberOf", target->entry.Values("memberOf"));
+    ldap::Entry new_links(target->entry.dn(), {{"memberOf", values}});
+    ApplyIndexDiff(txn, t.id, &old_links, &new_links);
+    target->entry.Set("memberOf", std::move(values));
+    txn.PutEntry(t.id, target->parent, back_links[t.first].member_key, target->entry);
+    if (++rewritten % kImportBatch == 0) {
       SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
       txn = store_->BeginWrite();
     }
@@ -146,7 +253,7 @@ Status Directory::Verify(VerifyReport* report) {
     id_of_key[key] = e.id;
     auto found = store_->FindId(key);
     if (!found.ok() || !found->has_value() || **found != e.id) problem("dn2id does not map " + dn_of[e.id] + " to its entry");
-    for (const auto& k : IndexKeysOf(e.entry)) expected.insert({k.kind, k.attribute, k.key, e.id});
+    for (const auto& k : IndexKeysOf(e.entry)) expected.emplace(k.kind, std::string(k.attribute), k.key, e.id);
     return true;
   }));
   // Every entry's parent exists and lists it as a child.

@@ -339,7 +339,7 @@ Status Directory::Add(const Principal& who, ldap::AddRequest request, const Writ
 }
 
 Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store::WriteTxn& txn,
-                           const std::string& csn, bool import, store::StoredEntry* added) {
+                           const std::string& csn, bool import, store::StoredEntry* added, ImportState* state) {
   SIMPLEAD_ASSIGN_OR_RETURN(auto dn, ldap::Dn::Parse(request.dn));
   if (dn.empty()) return Error(ResultCode::kUnwillingToPerform, "cannot add the root DSE");
   ldap::Entry entry(dn, std::move(request.attributes));
@@ -366,16 +366,22 @@ Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store
   std::string key = DnKey(dn);
   SIMPLEAD_ASSIGN_OR_RETURN(auto existing, txn.FindId(key));
   ldap::Dn parent_dn = dn.Parent();
-  std::optional<store::StoredEntry> parent;
+  std::string parent_key = DnKey(parent_dn);
+  store::EntryId parent_id = store::kNoEntry;
   bool is_suffix = key == suffix_key_;
-  if (!is_suffix) {
+  if (!is_suffix && state && !state->parent_key.empty() && state->parent_key == parent_key) {
+    // An import adding under the same parent as the entry before: the parent
+    // passed every check below then, and nothing removes it mid-import.
+    parent_id = state->parent_id;
+  } else if (!is_suffix) {
     if (!dn.IsDescendantOf(suffix_)) {
       return Error(ResultCode::kNoSuchObject, "entry " + dn.ToString() + " is outside the naming context " +
                                                   suffix_.ToString());
     }
-    SIMPLEAD_ASSIGN_OR_RETURN(auto parent_id, txn.FindId(DnKey(parent_dn)));
-    if (parent_id) {
-      SIMPLEAD_ASSIGN_OR_RETURN(parent, txn.Get(*parent_id));
+    std::optional<store::StoredEntry> parent;
+    SIMPLEAD_ASSIGN_OR_RETURN(auto found_parent, txn.FindId(parent_key));
+    if (found_parent) {
+      SIMPLEAD_ASSIGN_OR_RETURN(parent, txn.Get(*found_parent));
     }
     AccessContext ctx(*this, who);
     std::optional<EntryAccess> access;
@@ -394,6 +400,11 @@ Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store
                      "entries cannot be created under a " + parent_class + " (" + parent_dn.ToString() + ")");
       }
     }
+    parent_id = parent->id;
+    if (state) {
+      state->parent_key = parent_key;
+      state->parent_id = parent_id;
+    }
   } else if (!who.internal) {
     return Error(ResultCode::kUnwillingToPerform, "the suffix entry is created by provisioning");
   }
@@ -409,12 +420,16 @@ Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store
   SIMPLEAD_RETURN_IF_ERROR(ValidateAccessRules(entry));
   if (!import) SIMPLEAD_RETURN_IF_ERROR(CheckUniqueness(txn, entry, store::kNoEntry));
   store::EntryId id = store_->AllocateId();
-  txn.PutEntry(id, parent ? parent->id : store::kNoEntry, key, entry);
+  txn.PutEntry(id, parent_id, key, entry);
   ApplyIndexDiff(txn, id, nullptr, &entry);
-  if (!import) SIMPLEAD_RETURN_IF_ERROR(UpdateBackLinks(txn, who, nullptr, &entry, csn));
-  const std::string* uuid = entry.First("entryUUID");
-  txn.AppendChange({csn, "add", entry.dn().ToString(), uuid ? *uuid : "", ChangeLdif("add", &entry, nullptr, "")});
-  *added = store::StoredEntry{id, parent ? parent->id : store::kNoEntry, std::move(entry)};
+  if (!import) {
+    SIMPLEAD_RETURN_IF_ERROR(UpdateBackLinks(txn, who, nullptr, &entry, csn));
+    // An import writes no change records: they would all share its one CSN,
+    // the changelog's key, and overwrite one another.
+    const std::string* uuid = entry.First("entryUUID");
+    txn.AppendChange({csn, "add", entry.dn().ToString(), uuid ? *uuid : "", ChangeLdif("add", &entry, nullptr, "")});
+  }
+  *added = store::StoredEntry{id, parent_id, std::move(entry)};
   return Status::Ok();
 }
 

@@ -236,6 +236,38 @@ class AdminToolsTest(ServerTestCase):
         finally:
             d.cleanup()
 
+    def test_import_links_nested_groups_and_reports_a_bad_entry_by_line(self):
+        d = SimpleAD()
+        try:
+            d.start()
+            self.assertEqual(d.stop(), 0)
+            good = os.path.join(d.base_dir, 'nested.ldif')
+            with open(good, 'w') as f:
+                f.write(user_ldif('nest-u1', password=None))
+                f.write(user_ldif('nest-u2', password=None))
+                f.write(harness.group_ldif('nest-inner', ['CN=nest-u1,' + USERS, 'CN=nest-u2,' + USERS]))
+                f.write(harness.group_ldif('nest-outer', ['CN=nest-inner,' + USERS, 'CN=nest-u1,' + USERS]))
+            rc, out, err = run_admin('import', good, '--data-dir', d.data_dir, '--quiet')
+            self.assertEqual(rc, 0, out + err)
+            rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
+            self.assertEqual(rc, 0, out + err)
+            bad = os.path.join(d.base_dir, 'bad.ldif')
+            with open(bad, 'w') as f:
+                f.write(user_ldif('nest-u3', password=None))  # 9 lines with the blank one
+                f.write(user_ldif('nest-u4', password=None).replace('sAMAccountName: nest-u4', 'sAMAccountName: nest-u3'))
+            rc, out, err = run_admin('import', bad, '--data-dir', d.data_dir, '--quiet')
+            self.assertNotEqual(rc, 0)
+            self.assertIn('line 10', err)
+            self.assertIn('import is incomplete', err)
+            d.start()
+            inner, outer = 'CN=nest-inner,' + USERS, 'CN=nest-outer,' + USERS
+            u1 = d.get('CN=nest-u1,' + USERS, 'memberOf')
+            self.assertEqual(sorted(v.lower() for v in u1['memberof']), sorted([inner.lower(), outer.lower()]))
+            self.assertEqual([v.lower() for v in d.get(inner, 'memberOf')['memberof']], [outer.lower()])
+            self.assertEqual(len(d.search_dns('(memberOf=%s)' % outer)), 2)
+        finally:
+            d.cleanup()
+
     def test_sigterm_is_a_clean_shutdown(self):
         d = SimpleAD()
         try:
