@@ -39,7 +39,14 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--time-limit", c.time_limit, "Server time limit on searches, seconds")->capture_default_str();
   app.add_option("--sync-writes", c.sync_writes, "Sync the write-ahead log on every commit")->capture_default_str();
   app.add_option("--block-cache-mb", c.block_cache_mb, "RocksDB block cache size, MiB")->capture_default_str();
-  app.add_option("--entry-cache", c.entry_cache, "Decoded entries kept in memory")->capture_default_str();
+  app.add_option("--entry-cache", c.entry_cache,
+                 "Decoded entries kept in memory (with --entry-cache-mb, whichever bound is reached first; 0 "
+                 "disables the cache)")
+      ->capture_default_str();
+  app.add_option("--entry-cache-mb", c.entry_cache_mb,
+                 "Estimated heap size of the decoded entries kept in memory, MiB (with --entry-cache, whichever "
+                 "bound is reached first; 0 disables the cache)")
+      ->capture_default_str();
   app.add_option("--password-scheme", c.password_scheme,
                  "Hash for new passwords: argon2id or pbkdf2-sha512 (ssha: salted SHA-1, for benchmarks against "
                  "{SSHA} directories and migrations only; never for production)")
@@ -173,6 +180,7 @@ backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
   o.store.sync_writes = c.sync_writes;
   o.store.block_cache_bytes = c.block_cache_mb * 1024 * 1024;
   o.store.entry_cache_entries = c.entry_cache;
+  o.store.entry_cache_bytes = c.entry_cache_mb * 1024 * 1024;
   o.ad_mode = !c.domain.empty();
   o.suffix = o.ad_mode ? DomainToSuffix(c.domain) : c.suffix;
   o.domain_fqdn = c.domain;

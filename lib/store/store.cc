@@ -103,16 +103,32 @@ class EmptyPostingFilter : public rocksdb::CompactionFilter {
 // Stateless, so one shared instance serves every store.
 const EmptyPostingFilter kEmptyPostingFilter;
 
-// A bounded LRU of decoded entries, sharded by id to spread lock contention.
+// glibc malloc: a chunk is the request plus an 8-byte header, rounded up to
+// 16, and at least 32 bytes.
+size_t MallocChunk(size_t request) { return std::max<size_t>(32, (request + 8 + 15) & ~size_t{15}); }
+
+size_t StringHeap(const std::string& s) {
+  static const size_t kInline = std::string().capacity();
+  return s.capacity() > kInline ? MallocChunk(s.capacity() + 1) : 0;
+}
+
+template <typename T>
+size_t VectorHeap(const std::vector<T>& v) {
+  return v.capacity() == 0 ? 0 : MallocChunk(v.capacity() * sizeof(T));
+}
+
+// A bounded LRU of decoded entries, sharded by id to spread lock contention,
+// bounded per shard both in entries and in estimated bytes.
 // A per-shard epoch, bumped on every invalidation, stops a reader that read
 // the database before a commit from caching the value that commit replaced.
 class EntryCache {
  public:
   using Value = std::shared_ptr<const StoredEntry>;
 
-  explicit EntryCache(size_t capacity) : per_shard_(capacity == 0 ? 0 : std::max<size_t>(1, capacity / kShards)) {}
+  EntryCache(size_t max_entries, size_t max_bytes)
+      : max_entries_(PerShard(max_entries)), max_bytes_(PerShard(max_bytes)) {}
 
-  bool enabled() const { return per_shard_ > 0; }
+  bool enabled() const { return max_entries_ > 0 && max_bytes_ > 0; }
 
   // Returns the cached value (or null) and the epoch to pass to Insert.
   Value Lookup(EntryId id, uint64_t* epoch) {
@@ -122,23 +138,27 @@ class EntryCache {
     auto it = s.map.find(id);
     if (it == s.map.end()) return nullptr;
     s.lru.splice(s.lru.begin(), s.lru, it->second);
-    return it->second->second;
+    return it->second->value;
   }
 
   void Insert(EntryId id, Value value, uint64_t epoch) {
+    const size_t charge = EstimateEntryBytes(*value) + kRecordBytes;
     Shard& s = shard(id);
     std::lock_guard lock(s.mu);
     if (s.epoch != epoch) return;  // a commit happened since the read
     auto it = s.map.find(id);
     if (it != s.map.end()) {
-      it->second->second = std::move(value);
-      s.lru.splice(s.lru.begin(), s.lru, it->second);
-      return;
+      s.bytes -= it->second->charge;
+      s.lru.erase(it->second);
+      s.map.erase(it);
     }
-    s.lru.emplace_front(id, std::move(value));
+    if (charge > max_bytes_) return;  // would evict the whole shard, itself included
+    s.lru.push_front(Record{id, std::move(value), charge});
     s.map[id] = s.lru.begin();
-    while (s.lru.size() > per_shard_) {
-      s.map.erase(s.lru.back().first);
+    s.bytes += charge;
+    while (s.lru.size() > max_entries_ || s.bytes > max_bytes_) {
+      s.bytes -= s.lru.back().charge;
+      s.map.erase(s.lru.back().id);
       s.lru.pop_back();
     }
   }
@@ -149,21 +169,46 @@ class EntryCache {
     ++s.epoch;
     auto it = s.map.find(id);
     if (it == s.map.end()) return;
+    s.bytes -= it->second->charge;
     s.lru.erase(it->second);
     s.map.erase(it);
   }
 
+  EntryCacheUsage Usage() {
+    EntryCacheUsage usage;
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mu);
+      usage.entries += s.lru.size();
+      usage.bytes += s.bytes;
+    }
+    return usage;
+  }
+
  private:
   static constexpr size_t kShards = 16;
+  struct Record {
+    EntryId id;
+    Value value;
+    size_t charge;  // estimated bytes, this record's nodes included
+  };
+  using Lru = std::list<Record>;
+  // A list node (two links and the record), a map node (next link, key and
+  // list iterator) and the map's bucket pointer.
+  static inline const size_t kRecordBytes = MallocChunk(2 * sizeof(void*) + sizeof(Record)) +
+                                            MallocChunk(sizeof(void*) + sizeof(EntryId) + sizeof(Lru::iterator)) +
+                                            sizeof(void*);
   struct Shard {
     std::mutex mu;
     uint64_t epoch = 0;
-    std::list<std::pair<EntryId, Value>> lru;
-    std::unordered_map<EntryId, std::list<std::pair<EntryId, Value>>::iterator> map;
+    size_t bytes = 0;
+    Lru lru;
+    std::unordered_map<EntryId, Lru::iterator> map;
   };
+  static size_t PerShard(size_t total) { return total == 0 ? 0 : std::max<size_t>(1, total / kShards); }
   Shard& shard(EntryId id) { return shards_[id % kShards]; }
 
-  size_t per_shard_;
+  size_t max_entries_;
+  size_t max_bytes_;
   Shard shards_[kShards];
 };
 
@@ -217,10 +262,29 @@ const std::vector<std::string>& StoreCfNames() {
 
 }  // namespace
 
+size_t EstimateEntryBytes(const StoredEntry& stored) {
+  // make_shared: one block of the control block (vtable pointer, two
+  // counts) and the record.
+  size_t bytes = MallocChunk(sizeof(void*) + 2 * sizeof(int) + sizeof(StoredEntry));
+  const std::vector<ldap::Rdn>& rdns = stored.entry.dn().rdns();
+  bytes += VectorHeap(rdns);
+  for (const ldap::Rdn& rdn : rdns) {
+    bytes += VectorHeap(rdn);
+    for (const ldap::Ava& ava : rdn) bytes += StringHeap(ava.type) + StringHeap(ava.value);
+  }
+  const std::vector<ldap::Attribute>& attributes = stored.entry.attributes();
+  bytes += VectorHeap(attributes);
+  for (const ldap::Attribute& a : attributes) {
+    bytes += StringHeap(a.type) + VectorHeap(a.values);
+    for (const std::string& v : a.values) bytes += StringHeap(v);
+  }
+  return bytes;
+}
+
 // ---- Store::Impl ------------------------------------------------------------
 
 struct Store::Impl {
-  explicit Impl(const StoreOptions& o) : options(o), cache(o.entry_cache_entries) {}
+  explicit Impl(const StoreOptions& o) : options(o), cache(o.entry_cache_entries, o.entry_cache_bytes) {}
   ~Impl() {
     if (db == nullptr) return;
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -851,6 +915,8 @@ Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
   if (!s.ok()) return FromRocks(s, "store meta get");
   return std::optional<std::string>(std::move(value));
 }
+
+EntryCacheUsage Store::entry_cache_usage() const { return impl_->cache.Usage(); }
 
 WriteTxn Store::BeginWrite() { return WriteTxn(std::make_unique<WriteTxn::Impl>(impl_.get())); }
 

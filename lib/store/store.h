@@ -36,7 +36,11 @@ struct StoreOptions {
   // that both stay within block_cache_bytes; 0 leaves RocksDB's defaults (up
   // to two 64 MiB memtables per column family).
   size_t memtable_budget_bytes = 32 * 1024 * 1024;
-  size_t entry_cache_entries = 20000;         // decoded-entry cache; 0 disables
+  // The decoded-entry cache (LRU, 16 shards, each with 1/16 of both bounds)
+  // evicts when either bound is exceeded; 0 in either disables it. Bytes are
+  // counted with EstimateEntryBytes.
+  size_t entry_cache_entries = 20000;
+  size_t entry_cache_bytes = 64 * 1024 * 1024;
   // Offline bulk load (simplead-admin import into a stopped server only):
   // commits skip the WAL and ignore sync_writes, automatic compactions are
   // off and all column families flush together (atomic flush). Flush() must
@@ -59,6 +63,20 @@ enum class IndexKind : uint8_t {
   kEquality = 'e',   // key: normalised value
   kPresence = 'p',   // key: empty
   kSubstring = 's',  // key: a normalised n-gram (the backend chooses n)
+};
+
+// Heap bytes of one StoredEntry as the entry cache holds it (from
+// make_shared), estimated for libstdc++ and glibc malloc (16-byte chunks with
+// an 8-byte header, 32 at least): the make_shared block (control block and
+// record), the DN's and attributes' vector capacities, and every string's
+// capacity beyond its inline buffer. The cache charges this plus its own list
+// and map nodes (about 100 bytes) against entry_cache_bytes.
+size_t EstimateEntryBytes(const StoredEntry& stored);
+
+// What the decoded-entry cache holds now, summed over its shards.
+struct EntryCacheUsage {
+  size_t entries = 0;
+  size_t bytes = 0;  // EstimateEntryBytes plus the cache's own nodes
 };
 
 // One changelog record. `csn` is the change sequence number string
@@ -154,6 +172,8 @@ class Store {
   Status ForEachChange(std::string_view after_csn, const std::function<bool(const ChangeRecord&)>& fn) const;
 
   Result<std::optional<std::string>> GetMeta(std::string_view key) const;
+
+  EntryCacheUsage entry_cache_usage() const;
 
   WriteTxn BeginWrite();
 

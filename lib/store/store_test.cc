@@ -12,9 +12,11 @@
 #include <tuple>
 #include <filesystem>
 #include <fstream>
+#include <malloc.h>
 #include <thread>
 #include <vector>
 
+#include "lib/store/entry_codec.h"
 #include "lib/store/keys.h"
 
 namespace simplead::store {
@@ -482,6 +484,174 @@ TEST(StoreOpenTest, DisabledEntryCacheStillReadsFreshValues) {
   txn.PutEntry(1, kNoEntry, Norm("dc=example,dc=com"), MakeEntry("dc=example,dc=com", "b"));
   ASSERT_TRUE(txn.Commit().ok());
   EXPECT_EQ(*(*store->Get(1))->entry.First("cn"), "b");
+}
+
+// ---- Entry cache byte bound ------------------------------------------------
+
+// A plain-style benchmark user (as ldapdatagen writes it) with the
+// operational attributes the backend adds.
+ldap::Entry MakeUser(int n) {
+  const std::string name = "user" + std::to_string(n);
+  const std::string dn = "uid=" + name + ",ou=people,dc=example,dc=com";
+  auto parsed = ldap::Dn::Parse(dn);
+  EXPECT_TRUE(parsed.ok());
+  return ldap::Entry(
+      *parsed,
+      {{"objectClass", {"top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount"}},
+       {"uid", {name}},
+       {"cn", {name}},
+       {"sn", {"Lastname" + std::to_string(n)}},
+       {"givenName", {"Firstname" + std::to_string(n)}},
+       {"displayName", {"Firstname" + std::to_string(n) + " Lastname" + std::to_string(n)}},
+       {"mail", {name + "@example.com"}},
+       {"uidNumber", {std::to_string(10000 + n)}},
+       {"gidNumber", {"10000"}},
+       {"homeDirectory", {"/home/" + name}},
+       {"loginShell", {"/bin/bash"}},
+       {"userPassword", {"{SSHA}" + std::string(40, 'p')}},
+       {"entryUUID", {"0b5a4b43-5d0a-4c5e-9d3e-" + std::string(12, 'a')}},
+       {"creatorsName", {"cn=admin,dc=example,dc=com"}},
+       {"createTimestamp", {"20240101000000Z"}},
+       {"modifiersName", {"cn=admin,dc=example,dc=com"}},
+       {"modifyTimestamp", {"20240101000000Z"}},
+       {"entryCSN", {"20240101000000.000000Z#000000#000#000000"}}});
+}
+
+TEST(EntryEstimateTest, SumsTheBlocksOfAKnownEntry) {
+  if (sizeof(void*) != 8 || sizeof(std::string) != 32 || std::string().capacity() != 15) {
+    GTEST_SKIP() << "the expected sum is for 64-bit libstdc++";
+  }
+  StoredEntry stored;
+  stored.entry = ldap::Entry(ldap::Dn({ldap::Rdn{{"cn", "x"}}}),
+                             {{"cn", {"x"}}, {"description", {std::string(100, 'd')}}});
+  // glibc chunks: request + 8, rounded up to 16.
+  const size_t expected = 96     // make_shared: 16 (control) + 64 (StoredEntry)
+                          + 32   // rdns: 1 x 24
+                          + 80   // the RDN's AVAs: 1 x 64
+                          + 128  // attributes: 2 x 56
+                          + 48   // cn's values: 1 x 32
+                          + 48   // description's values: 1 x 32
+                          + 112; // the 100-byte value (capacity + NUL); short strings are inline
+  EXPECT_EQ(EstimateEntryBytes(stored), expected);
+}
+
+TEST(EntryEstimateTest, IsWithinAQuarterOfTheMeasuredMallocDelta) {
+#if defined(__GLIBC__)
+  constexpr int kEntries = 3000;
+  std::vector<std::string> records;
+  for (int n = 0; n < kEntries; ++n) records.push_back(EncodeEntryRecord(1, MakeUser(n)));
+  std::vector<std::shared_ptr<const StoredEntry>> held;
+  held.reserve(kEntries);
+  const size_t before = mallinfo2().uordblks;
+  for (int n = 0; n < kEntries; ++n) {
+    auto decoded = DecodeEntryRecord(static_cast<EntryId>(n + 1), records[n]);
+    ASSERT_TRUE(decoded.ok());
+    held.push_back(std::make_shared<const StoredEntry>(std::move(*decoded)));
+  }
+  const size_t measured = mallinfo2().uordblks - before;
+  size_t estimated = 0;
+  for (const auto& e : held) estimated += EstimateEntryBytes(*e);
+  if (measured == 0) GTEST_SKIP() << "malloc is not glibc's (sanitizer?)";
+  RecordProperty("measured_bytes_per_entry", static_cast<int>(measured / kEntries));
+  RecordProperty("estimated_bytes_per_entry", static_cast<int>(estimated / kEntries));
+  EXPECT_GT(static_cast<double>(estimated), 0.75 * static_cast<double>(measured));
+  EXPECT_LT(static_cast<double>(estimated), 1.25 * static_cast<double>(measured));
+#else
+  GTEST_SKIP() << "needs glibc's mallinfo2";
+#endif
+}
+
+// Puts `count` users with ids 1..count.
+void PutUsers(Store& store, int count) {
+  auto txn = store.BeginWrite();
+  for (int n = 1; n <= count; ++n) {
+    ldap::Entry user = MakeUser(n);
+    txn.PutEntry(static_cast<EntryId>(n), kNoEntry, user.dn().Normalized(), user);
+  }
+  ASSERT_TRUE(txn.Commit().ok());
+}
+
+TEST(EntryCacheBytesTest, NeverHoldsMoreThanTheByteBudget) {
+  TempDir dir;
+  StoreOptions o = Options(dir.path());
+  o.entry_cache_entries = 1000000;
+  o.entry_cache_bytes = 256 * 1024;  // 16 KiB a shard: about ten users
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  constexpr int kUsers = 500;
+  PutUsers(*store, kUsers);
+  for (int n = 1; n <= kUsers; ++n) {
+    ASSERT_TRUE(store->GetShared(static_cast<EntryId>(n)).ok());
+    ASSERT_LE(store->entry_cache_usage().bytes, o.entry_cache_bytes) << "after " << n << " reads";
+  }
+  EntryCacheUsage usage = store->entry_cache_usage();
+  EXPECT_GT(usage.entries, 0u);
+  EXPECT_LT(usage.entries, static_cast<size_t>(kUsers));
+  EXPECT_GT(usage.bytes, o.entry_cache_bytes / 2);  // evicts only what it must
+}
+
+TEST(EntryCacheBytesTest, EntryBoundStillAppliesUnderALargeByteBudget) {
+  TempDir dir;
+  StoreOptions o = Options(dir.path());
+  o.entry_cache_entries = 32;
+  o.entry_cache_bytes = 1 << 30;
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 200);
+  for (int n = 1; n <= 200; ++n) ASSERT_TRUE(store->GetShared(static_cast<EntryId>(n)).ok());
+  EXPECT_LE(store->entry_cache_usage().entries, 32u);
+}
+
+TEST(EntryCacheBytesTest, HitUnderASmallBudgetReturnsTheSameRecord) {
+  TempDir dir;
+  StoreOptions o = Options(dir.path());
+  o.entry_cache_bytes = 64 * 1024;
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 50);
+  auto first = *store->GetShared(7);
+  ASSERT_NE(first, nullptr);
+  auto second = *store->GetShared(7);
+  EXPECT_EQ(first.get(), second.get());
+  EXPECT_EQ(*second->entry.First("uid"), "user7");
+  EXPECT_EQ(*(*store->Get(7))->entry.First("uid"), "user7");
+  // The cached copy is invalidated by a commit like any other.
+  auto txn = store->BeginWrite();
+  ldap::Entry changed = MakeUser(7);
+  changed.Set("loginShell", {"/bin/zsh"});
+  txn.PutEntry(7, kNoEntry, changed.dn().Normalized(), changed);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*(*store->GetShared(7))->entry.First("loginShell"), "/bin/zsh");
+}
+
+TEST(EntryCacheBytesTest, ZeroBytesDisablesTheCache) {
+  TempDir dir;
+  StoreOptions o = Options(dir.path());
+  o.entry_cache_entries = 100;
+  o.entry_cache_bytes = 0;
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 10);
+  auto first = *store->GetShared(3);
+  auto second = *store->GetShared(3);
+  ASSERT_NE(first, nullptr);
+  EXPECT_NE(first.get(), second.get());  // decoded twice: nothing cached
+  EXPECT_EQ(*second->entry.First("uid"), "user3");
+  EXPECT_EQ(store->entry_cache_usage().entries, 0u);
+  EXPECT_EQ(store->entry_cache_usage().bytes, 0u);
+}
+
+TEST(EntryCacheBytesTest, ZeroEntriesDisablesTheCacheToo) {
+  TempDir dir;
+  StoreOptions o = Options(dir.path());
+  o.entry_cache_entries = 0;
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 10);
+  auto first = *store->GetShared(3);
+  auto second = *store->GetShared(3);
+  EXPECT_NE(first.get(), second.get());
+  EXPECT_EQ(store->entry_cache_usage().entries, 0u);
 }
 
 TEST(StoreOpenTest, MissingStoreWithoutCreateFails) {
