@@ -938,12 +938,16 @@ Status Store::Flush() {
   if (!s.ok()) return FromRocks(s, "store flush");
   if (!impl_->options.bulk_load) return Status::Ok();
   // The end of a bulk load: without automatic compactions the index holds
-  // one delta per chunk per flushed memtable, which every read would merge.
-  // Compacting it once folds them into plain values.
+  // one delta per chunk per flushed memtable, which every read would merge,
+  // and every column family a stack of level-0 files that each read checks
+  // and that the server would otherwise compact during its first minutes.
+  // Compacting everything once hands the server a settled store.
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
-  s = impl_->db->CompactRange(co, impl_->index, nullptr, nullptr);
-  if (!s.ok()) return FromRocks(s, "store compaction");
+  for (rocksdb::ColumnFamilyHandle* cf : impl_->handles) {
+    s = impl_->db->CompactRange(co, cf, nullptr, nullptr);
+    if (!s.ok()) return FromRocks(s, "store compaction");
+  }
   return Status::Ok();
 }
 
