@@ -28,11 +28,10 @@ const EVP_CIPHER* GcmCipher(size_t key_size) {
 
 const unsigned char* U(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
-}  // namespace
-
-Result<std::string> AesGcmSeal(const SecureBytes& key, std::string_view nonce, std::string_view plaintext,
-                               std::string_view aad) {
-  const EVP_CIPHER* cipher = GcmCipher(key.size());
+// AES-GCM with a given cipher (the free functions pass the built-in one,
+// CryptoKit the one it fetched once): ciphertext followed by the 16-byte tag.
+Result<std::string> GcmSealWith(const EVP_CIPHER* cipher, const SecureBytes& key, std::string_view nonce,
+                                std::string_view plaintext, std::string_view aad) {
   if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
   if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
   CipherCtx ctx(EVP_CIPHER_CTX_new());
@@ -49,6 +48,36 @@ Result<std::string> AesGcmSeal(const SecureBytes& key, std::string_view nonce, s
     return InternalError("AES-GCM: encryption failed");
   }
   return out;
+}
+
+Result<SecureBytes> GcmOpenWith(const EVP_CIPHER* cipher, const SecureBytes& key, std::string_view nonce,
+                                std::string_view ciphertext_and_tag, std::string_view aad) {
+  if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
+  if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
+  if (ciphertext_and_tag.size() < kGcmTagSize) return InternalError("AES-GCM: ciphertext too short");
+  size_t ct_len = ciphertext_and_tag.size() - kGcmTagSize;
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return InternalError("AES-GCM: out of memory");
+  SecureBytes out(ct_len);
+  int len = 0;
+  unsigned char tag[kGcmTagSize];
+  std::memcpy(tag, ciphertext_and_tag.data() + ct_len, kGcmTagSize);
+  if (EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, key.data(), U(nonce)) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) ||
+      (ct_len > 0 &&
+       EVP_DecryptUpdate(ctx.get(), out.data(), &len, U(ciphertext_and_tag), static_cast<int>(ct_len)) != 1) ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagSize, tag) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), out.data() + ct_len, &len) != 1) {
+    return InternalError("AES-GCM: authentication failed");
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> AesGcmSeal(const SecureBytes& key, std::string_view nonce, std::string_view plaintext,
+                               std::string_view aad) {
+  return GcmSealWith(GcmCipher(key.size()), key, nonce, plaintext, aad);
 }
 
 Result<SecureBytes> HkdfSha256(const SecureBytes& key, std::string_view salt, std::string_view info,
@@ -72,25 +101,7 @@ Result<SecureBytes> HkdfSha256(const SecureBytes& key, std::string_view salt, st
 
 Result<SecureBytes> AesGcmOpen(const SecureBytes& key, std::string_view nonce,
                                std::string_view ciphertext_and_tag, std::string_view aad) {
-  const EVP_CIPHER* cipher = GcmCipher(key.size());
-  if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
-  if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
-  if (ciphertext_and_tag.size() < kGcmTagSize) return InternalError("AES-GCM: ciphertext too short");
-  size_t ct_len = ciphertext_and_tag.size() - kGcmTagSize;
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return InternalError("AES-GCM: out of memory");
-  SecureBytes out(ct_len);
-  int len = 0;
-  std::string tag(ciphertext_and_tag.substr(ct_len));
-  if (EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, key.data(), U(nonce)) != 1 ||
-      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) ||
-      (ct_len > 0 &&
-       EVP_DecryptUpdate(ctx.get(), out.data(), &len, U(ciphertext_and_tag), static_cast<int>(ct_len)) != 1) ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagSize, tag.data()) != 1 ||
-      EVP_DecryptFinal_ex(ctx.get(), out.data() + ct_len, &len) != 1) {
-    return InternalError("AES-GCM: authentication failed");
-  }
-  return out;
+  return GcmOpenWith(GcmCipher(key.size()), key, nonce, ciphertext_and_tag, aad);
 }
 
 Result<std::unique_ptr<AesGcmAead>> AesGcmAead::Create(SecureBytes key) {
@@ -197,47 +208,12 @@ Result<SecureBytes> CryptoKit::HkdfSha256(const SecureBytes& key, std::string_vi
 
 Result<std::string> CryptoKit::AesGcmSeal(const SecureBytes& key, std::string_view nonce, std::string_view plaintext,
                                           std::string_view aad) const {
-  const EVP_CIPHER* cipher = algorithms_->Gcm(key.size());
-  if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
-  if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return InternalError("AES-GCM: out of memory");
-  std::string out(plaintext.size() + kGcmTagSize, '\0');
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
-  int len = 0;
-  if (EVP_EncryptInit_ex2(ctx.get(), cipher, key.data(), U(nonce), nullptr) != 1 ||
-      (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) ||
-      (!plaintext.empty() &&
-       EVP_EncryptUpdate(ctx.get(), o, &len, U(plaintext), static_cast<int>(plaintext.size())) != 1) ||
-      EVP_EncryptFinal_ex(ctx.get(), o + plaintext.size(), &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagSize, o + plaintext.size()) != 1) {
-    return InternalError("AES-GCM: encryption failed");
-  }
-  return out;
+  return GcmSealWith(algorithms_->Gcm(key.size()), key, nonce, plaintext, aad);
 }
 
 Result<SecureBytes> CryptoKit::AesGcmOpen(const SecureBytes& key, std::string_view nonce,
                                           std::string_view ciphertext_and_tag, std::string_view aad) const {
-  const EVP_CIPHER* cipher = algorithms_->Gcm(key.size());
-  if (cipher == nullptr) return InternalError("AES-GCM: bad key size");
-  if (nonce.size() != kGcmNonceSize) return InternalError("AES-GCM: nonce must be 96 bits");
-  if (ciphertext_and_tag.size() < kGcmTagSize) return InternalError("AES-GCM: ciphertext too short");
-  size_t ct_len = ciphertext_and_tag.size() - kGcmTagSize;
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return InternalError("AES-GCM: out of memory");
-  SecureBytes out(ct_len);
-  int len = 0;
-  unsigned char tag[kGcmTagSize];
-  std::memcpy(tag, ciphertext_and_tag.data() + ct_len, kGcmTagSize);
-  if (EVP_DecryptInit_ex2(ctx.get(), cipher, key.data(), U(nonce), nullptr) != 1 ||
-      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) ||
-      (ct_len > 0 &&
-       EVP_DecryptUpdate(ctx.get(), out.data(), &len, U(ciphertext_and_tag), static_cast<int>(ct_len)) != 1) ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagSize, tag) != 1 ||
-      EVP_DecryptFinal_ex(ctx.get(), out.data() + ct_len, &len) != 1) {
-    return InternalError("AES-GCM: authentication failed");
-  }
-  return out;
+  return GcmOpenWith(algorithms_->Gcm(key.size()), key, nonce, ciphertext_and_tag, aad);
 }
 
 // ---------------------------------------------------------------------------
