@@ -77,6 +77,10 @@ std::optional<size_t> EncodedCardinality(std::string_view bytes);
 // Returns false if the bytes are malformed (fn may have seen a prefix).
 template <typename Fn>
 bool ForEachEncoded(std::string_view bytes, Fn&& fn, bool* stopped);
+// Whether a value (not a delta) holds `low`: a bit test or a binary search,
+// without visiting the other ids. nullopt if malformed (an array's order is
+// not checked: a disordered one answers wrongly, never out of bounds).
+std::optional<bool> EncodedContains(std::string_view bytes, uint16_t low);
 
 // ---- implementation of the template -------------------------------------
 

@@ -128,6 +128,27 @@ TEST(PostingTest, ApplyMatchesASetUnderRandomDeltas) {
   EXPECT_EQ(Visit(c.Encode()), c.Ids());
 }
 
+TEST(PostingTest, EncodedContainsAgreesWithTheChunkInBothForms) {
+  std::mt19937 rng(7);
+  for (uint32_t size : {1u, 2u, 37u, static_cast<uint32_t>(kArrayMax), 20000u}) {
+    Chunk c;
+    while (c.Cardinality() < size) c.Add(static_cast<uint16_t>(rng()));
+    std::string bytes = c.Encode();
+    ASSERT_EQ(c.is_bitmap(), size > kArrayMax);
+    for (uint16_t v : c.Ids()) ASSERT_EQ(EncodedContains(bytes, v), true) << size << " " << v;
+    for (int i = 0; i < 2000; ++i) {
+      auto v = static_cast<uint16_t>(rng());
+      ASSERT_EQ(EncodedContains(bytes, v), c.Contains(v)) << size << " " << v;
+    }
+    ASSERT_EQ(EncodedContains(bytes, 0), c.Contains(0));
+    ASSERT_EQ(EncodedContains(bytes, 65535), c.Contains(65535));
+  }
+  EXPECT_EQ(EncodedContains("", 5), false);
+  EXPECT_FALSE(EncodedContains(std::string("\x01\x00", 2), 0));
+  EXPECT_FALSE(EncodedContains(std::string("\x02\x00", 2), 0));
+  EXPECT_FALSE(EncodedContains(std::string("\x03\x00\x00", 3), 0));
+}
+
 TEST(PostingTest, ThenLetsTheLaterOpWinPerId) {
   Delta first{{1, 2, 3}, {7}};
   Delta later{{7}, {2, 9}};

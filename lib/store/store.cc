@@ -309,6 +309,13 @@ struct Store::Impl {
   bool legacy_index = false;
   EntryCache cache;
 
+  // How many chunks an index key can have: every id ever allocated or
+  // indexed by this process lies below ChunkBound() << 16.
+  uint64_t ChunkBound() const {
+    const uint64_t last_id = next_id.load();
+    return std::max(keys::ChunkOf(last_id == 0 ? 0 : last_id - 1), max_index_chunk.load()) + 1;
+  }
+
   Status CheckIndexReadable() const {
     if (!legacy_index) return Status::Ok();
     return Error(ResultCode::kUnavailable,
@@ -349,8 +356,7 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
                                  const std::function<bool(uint64_t, std::string_view)>& fn) const {
   SIMPLEAD_RETURN_IF_ERROR(CheckIndexReadable());
   std::string prefix = keys::IndexExactPrefix(kind, attribute, key);
-  const uint64_t last_id = next_id.load();
-  const uint64_t chunks = std::max(keys::ChunkOf(last_id == 0 ? 0 : last_id - 1), max_index_chunk.load()) + 1;
+  const uint64_t chunks = ChunkBound();
   constexpr uint64_t kMaxGets = 4;
   if (chunks <= kMaxGets) {
     // Few chunks can exist (up to 262,144 ids): point reads, which the
@@ -890,6 +896,87 @@ Result<size_t> Store::CountIndexed(IndexKind kind, std::string_view attribute, s
   }));
   if (corrupt) return InternalError("corrupt posting list");
   return std::min(n, limit);
+}
+
+std::optional<size_t> PostingList::Count() const {
+  size_t n = 0;
+  for (const auto& [chunk, value] : chunks) {
+    auto c = posting::EncodedCardinality(value);
+    if (!c) return std::nullopt;
+    n += *c;
+  }
+  return n;
+}
+
+bool PostingList::AppendTo(std::vector<EntryId>* ids, size_t limit) const {
+  size_t appended = 0;
+  for (const auto& [chunk, value] : chunks) {
+    bool stopped = false;
+    bool ok = posting::ForEachEncoded(
+        value,
+        [&, chunk = chunk](uint16_t low) {
+          if (appended++ == limit) return false;
+          ids->push_back(keys::IdOf(chunk, low));
+          return true;
+        },
+        &stopped);
+    if (!ok || stopped) return false;
+  }
+  return true;
+}
+
+std::optional<bool> PostingList::Contains(EntryId id) const {
+  const uint64_t chunk = keys::ChunkOf(id);
+  for (const auto& [c, value] : chunks) {
+    if (c == chunk) return posting::EncodedContains(value, keys::LowOf(id));
+    if (c > chunk) break;
+  }
+  return false;
+}
+
+Status Store::ReadIndexed(IndexKind kind, std::string_view attribute, const std::vector<std::string>& keys,
+                          std::vector<PostingList>* lists) const {
+  SIMPLEAD_RETURN_IF_ERROR(impl_->CheckIndexReadable());
+  lists->assign(keys.size(), PostingList{});
+  const uint64_t chunks = impl_->ChunkBound();
+  constexpr uint64_t kMaxBatchedGets = 256;
+  if (chunks * keys.size() > kMaxBatchedGets) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      SIMPLEAD_RETURN_IF_ERROR(impl_->ForEachChunk(kind, attribute, keys[i], [&](uint64_t c, std::string_view v) {
+        (*lists)[i].chunks.emplace_back(c, std::string(v));
+        return true;
+      }));
+    }
+    return Status::Ok();
+  }
+  // Keys sorted as RocksDB orders them (bytewise), so MultiGet need not sort.
+  std::vector<std::pair<std::string, std::pair<size_t, uint64_t>>> wanted;
+  wanted.reserve(chunks * keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::string prefix = keys::IndexExactPrefix(kind, attribute, keys[i]);
+    for (uint64_t c = 0; c < chunks; ++c) {
+      std::string k = prefix;
+      keys::PutFixed64BE(&k, c);
+      wanted.push_back({std::move(k), {i, c}});
+    }
+  }
+  std::sort(wanted.begin(), wanted.end());
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(wanted.size());
+  for (const auto& w : wanted) slices.emplace_back(w.first);
+  std::vector<rocksdb::PinnableSlice> values(wanted.size());
+  std::vector<rocksdb::Status> statuses(wanted.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->index, slices.size(), slices.data(), values.data(),
+                      statuses.data(), /*sorted_input=*/true);
+  for (size_t j = 0; j < wanted.size(); ++j) {
+    if (statuses[j].IsNotFound()) continue;
+    if (!statuses[j].ok()) return FromRocks(statuses[j], "index get");
+    if (values[j].empty()) continue;
+    auto [i, c] = wanted[j].second;
+    (*lists)[i].chunks.emplace_back(c, values[j].ToString());
+  }
+  for (auto& list : *lists) std::sort(list.chunks.begin(), list.chunks.end());
+  return Status::Ok();
 }
 
 Status Store::ForEachChange(std::string_view after_csn, const std::function<bool(const ChangeRecord&)>& fn) const {

@@ -65,6 +65,19 @@ enum class IndexKind : uint8_t {
   kSubstring = 's',  // key: a normalised n-gram (the backend chooses n)
 };
 
+// One index key's ids as stored: the encoded value (posting.h) of each
+// non-empty chunk, ascending by chunk. Values are checked where they are
+// read: a malformed one makes Count/AppendTo/Contains answer nullopt/false.
+struct PostingList {
+  std::vector<std::pair<uint64_t, std::string>> chunks;
+
+  std::optional<size_t> Count() const;
+  // Appends the ids in ascending order; false (having appended a prefix) if
+  // more than `limit` ids would be appended or a value is malformed.
+  bool AppendTo(std::vector<EntryId>* ids, size_t limit) const;
+  std::optional<bool> Contains(EntryId id) const;
+};
+
 // Heap bytes of one StoredEntry as the entry cache holds it (from
 // make_shared), estimated for libstdc++ and glibc malloc (16-byte chunks with
 // an 8-byte header, 32 at least): the make_shared block (control block and
@@ -167,6 +180,11 @@ class Store {
                               const std::function<bool(std::string_view key, EntryId)>& fn) const;
   // Count of ids under one key, stopping at `limit` (for choosing the cheapest index).
   Result<size_t> CountIndexed(IndexKind kind, std::string_view attribute, std::string_view key, size_t limit) const;
+  // The posting lists of several keys of one attribute, read together (one
+  // batched RocksDB MultiGet while few chunks exist): `lists[i]` is keys[i]'s.
+  // For planners that count, then intersect by membership, without re-reads.
+  Status ReadIndexed(IndexKind kind, std::string_view attribute, const std::vector<std::string>& keys,
+                     std::vector<PostingList>* lists) const;
 
   // Changelog, in CSN order, starting after `after_csn` (empty: from the start).
   Status ForEachChange(std::string_view after_csn, const std::function<bool(const ChangeRecord&)>& fn) const;

@@ -1,4 +1,5 @@
 #include "lib/store/store.h"
+#include "lib/store/posting.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -742,6 +743,57 @@ TEST_F(StoreTest, IndexSpansChunksInIdOrder) {
   ASSERT_TRUE(txn.Commit().ok());
   EXPECT_EQ(Indexed(IndexKind::kPresence, "cn", ""), (std::vector<EntryId>{1, 65535, 65537, 700000}));
   EXPECT_EQ(*store_->CountIndexed(IndexKind::kPresence, "cn", "", 100), 4u);
+}
+
+TEST_F(StoreTest, ReadIndexedReturnsEachKeysListAcrossChunks) {
+  // "ser": sparse ids in chunks 0 and 3 and a dense (bitmap) run in chunk 1;
+  // chunk 2 holds no value for it. "xyz": other ids; "absent": none.
+  std::vector<EntryId> ser = {3, 65535, 3 * 65536 + 9};
+  for (EntryId id = 65536; id < 65536 + posting::kArrayMax + 100; ++id) ser.push_back(id);
+  std::sort(ser.begin(), ser.end());
+  const std::vector<EntryId> xyz = {4, 65535 + 65536 + 200, 2 * 65536 + 1, 3 * 65536 + 8};
+  std::vector<EntryId> all = ser;
+  all.insert(all.end(), xyz.begin(), xyz.end());
+  PutEntries(*store_, all);
+  auto txn = store_->BeginWrite();
+  for (EntryId id : ser) txn.AddIndexKey(IndexKind::kSubstring, "cn", "ser", id);
+  for (EntryId id : xyz) txn.AddIndexKey(IndexKind::kSubstring, "cn", "xyz", id);
+  ASSERT_TRUE(txn.Commit().ok());
+
+  std::vector<PostingList> lists;
+  ASSERT_TRUE(store_->ReadIndexed(IndexKind::kSubstring, "cn", {"xyz", "absent", "ser"}, &lists).ok());
+  ASSERT_EQ(lists.size(), 3u);
+  EXPECT_EQ(lists[0].Count(), xyz.size());
+  EXPECT_EQ(lists[1].Count(), 0u);
+  EXPECT_EQ(lists[2].Count(), ser.size());
+  std::vector<EntryId> ids;
+  EXPECT_TRUE(lists[2].AppendTo(&ids, ser.size()));
+  EXPECT_EQ(ids, ser);
+  EXPECT_EQ(ids, IndexedIn(*store_, IndexKind::kSubstring, "cn", "ser"));
+  ids.clear();
+  EXPECT_FALSE(lists[2].AppendTo(&ids, 10));  // over the limit
+  EXPECT_EQ(ids.size(), 10u);
+  for (EntryId id : all) {
+    EXPECT_EQ(lists[2].Contains(id), std::count(ser.begin(), ser.end(), id) == 1) << id;
+    EXPECT_EQ(lists[0].Contains(id), std::count(xyz.begin(), xyz.end(), id) == 1) << id;
+    EXPECT_EQ(lists[1].Contains(id), false) << id;
+  }
+  EXPECT_EQ(lists[2].Contains(2 * 65536 + 5), false);  // a chunk the key has no value in
+}
+
+TEST_F(StoreTest, ReadIndexedReadsKeyByKeyWhenManyChunksExist) {
+  std::vector<EntryId> ids;
+  for (EntryId c = 0; c < 300; c += 7) ids.push_back(c * 65536 + 7);
+  PutEntries(*store_, ids);
+  auto txn = store_->BeginWrite();
+  for (EntryId id : ids) txn.AddIndexKey(IndexKind::kEquality, "uid", "x", id);
+  ASSERT_TRUE(txn.Commit().ok());
+  std::vector<PostingList> lists;
+  ASSERT_TRUE(store_->ReadIndexed(IndexKind::kEquality, "uid", {"x", "y"}, &lists).ok());
+  std::vector<EntryId> got;
+  EXPECT_TRUE(lists[0].AppendTo(&got, 1000));
+  EXPECT_EQ(got, ids);
+  EXPECT_EQ(lists[1].Count(), 0u);
 }
 
 TEST_F(StoreTest, IndexReadsUseTheIteratorWhenManyChunksExist) {

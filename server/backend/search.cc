@@ -165,32 +165,28 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
           if (!norm.ok()) continue;
           for (size_t i = 0; i + 3 <= norm->size(); ++i) grams.insert(norm->substr(i, 3));
         }
-        // Rarest trigrams first; once few candidates remain the filter checks the rest,
-        // so a common trigram ("ser" in every "user123") is never read in full. Each
-        // count stops one past the rarest so far: only the rarest needs an exact count.
-        constexpr size_t kCountLimit = 4096;
-        struct Ranked {
-          size_t count;
-          bool exact;
-          std::string gram;
-        };
-        std::vector<Ranked> ranked;
-        size_t best = kCountLimit;
-        for (const auto& gram : grams) {
-          size_t limit = std::min(best + 1, kCountLimit);
-          auto count = store_->CountIndexed(store::IndexKind::kSubstring, name, gram, limit);
-          size_t c = count.ok() ? *count : limit;
-          bool exact = c < limit;
-          ranked.push_back({c, exact, gram});
-          if (exact) best = std::min(best, c);
-        }
-        std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.count < b.count; });
-        for (const auto& r : ranked) {
-          // Intersecting with a list longer than what is left costs more than filtering.
-          if (result && (result->size() <= 8 || !r.exact)) break;
-          IdList ids = collect(store::IndexKind::kSubstring, name, r.gram);
-          result = result ? Intersect(*result, ids) : ids;
-          if (result->empty()) return result;
+        // All trigram lists are read in one batch; the rarest is materialised
+        // and every other one only narrows it by membership tests, so a common
+        // trigram ("ser" in every "user123") costs its chunk reads, never a
+        // walk of its ids.
+        std::vector<std::string> keys(grams.begin(), grams.end());
+        std::vector<store::PostingList> lists;
+        if (!keys.empty() && store_->ReadIndexed(store::IndexKind::kSubstring, name, keys, &lists).ok()) {
+          std::vector<std::pair<size_t, const store::PostingList*>> ranked;
+          for (const auto& list : lists) ranked.emplace_back(list.Count().value_or(SIZE_MAX), &list);
+          std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+          IdList ids;
+          const size_t limit = budget ? budget->max_ids : SIZE_MAX;
+          if (!ranked.front().second->AppendTo(&ids, limit)) {
+            // Longer than the budget, or unreadable: no cheap plan, and without
+            // a budget the unindexed walk still answers correctly.
+            if (budget) budget->exceeded = true;
+            return std::nullopt;
+          }
+          for (size_t i = 1; i < ranked.size() && ids.size() > 1; ++i) {
+            std::erase_if(ids, [&](store::EntryId id) { return ranked[i].second->Contains(id) == false; });
+          }
+          result = std::move(ids);
         }
       }
       if (!result && spec->equality && filter.initial && !filter.initial->empty()) {
