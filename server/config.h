@@ -31,6 +31,7 @@ struct ServerConfig {
   bool loopback_is_remote = false;
   int threads = 0;                              // I/O threads; 0: one per core
   int workers = 0;                              // blocking-work pool; 0: 2 per core, at least 4
+  int write_workers = 16;                       // updates: they mostly wait for fsyncs, which they share
   size_t size_limit = 1000;
   int time_limit = 120;
   bool sync_writes = true;

@@ -30,6 +30,7 @@ Server::Server(ServerConfig config, std::shared_ptr<spdlog::logger> log)
     : config_(std::move(config)), log_(std::move(log)), signals_(io_) {}
 
 Server::~Server() {
+  if (write_pool_) write_pool_->join();
   if (pool_) pool_->join();
 }
 
@@ -95,6 +96,9 @@ Status Server::Init() {
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   int workers = config_.workers > 0 ? config_.workers : static_cast<int>(std::max(4u, cores * 2));
   pool_ = std::make_unique<asio::thread_pool>(workers);
+  // Updates wait for WAL fsyncs outside the write lock, and concurrent
+  // waiters share one: the more updates in flight, the fewer fsyncs each.
+  write_pool_ = std::make_unique<asio::thread_pool>(std::max(1, config_.write_workers));
   frontend::FrontendOptions fo;
   fo.require_strong_auth = config_.require_strong_auth;
   fo.loopback_is_remote = config_.loopback_is_remote;
@@ -102,7 +106,7 @@ Status Server::Init() {
   fo.vendor_version = kVersion;
   fo.audit_successful_binds = config_.audit_successful_binds;
   bind_throttle_ = std::make_unique<frontend::BindThrottle>(clock_, config_.bind_throttle);
-  frontend_ = std::make_unique<frontend::Frontend>(*directory_, *pool_, fo, access_log_, &kms_->audit(),
+  frontend_ = std::make_unique<frontend::Frontend>(*directory_, *pool_, *write_pool_, fo, access_log_, &kms_->audit(),
                                                    bind_throttle_.get());
   tracker_ = std::make_unique<net::ConnectionTracker>(config_.listener_limits);
 
@@ -250,6 +254,7 @@ int Server::Run() {
   for (int i = 1; i < threads; ++i) runners.emplace_back([this] { io_.run(); });
   io_.run();
   for (auto& t : runners) t.join();
+  write_pool_->join();
   pool_->join();
   std::error_code ec;
   std::filesystem::remove(config_.data_dir + "/control.sock", ec);

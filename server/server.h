@@ -45,6 +45,7 @@ class Server {
   SystemClock clock_;
   boost::asio::io_context io_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
+  std::unique_ptr<boost::asio::thread_pool> write_pool_;  // updates (group commit)
   std::unique_ptr<DirectoryKms> kms_;  // before directory_: its sealer borrows the KMS
   std::unique_ptr<backend::Directory> directory_;
   std::unique_ptr<kms::HttpApi> kms_http_;

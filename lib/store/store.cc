@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <list>
 #include <mutex>
@@ -281,6 +283,68 @@ size_t EstimateEntryBytes(const StoredEntry& stored) {
   return bytes;
 }
 
+// ---- Group commit -----------------------------------------------------------
+
+namespace {
+
+// Shares WAL syncs between the threads waiting for their deferred commits to
+// be durable (Store::WaitDurable has the contract). Thread-safe.
+class WalSyncer {
+ public:
+  // A follower gives up after this long (the leader is stuck in an fsync).
+  static constexpr std::chrono::seconds kMaxWait{60};
+
+  Status Wait(uint64_t sequence, rocksdb::DB& db) {
+    std::unique_lock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + kMaxWait;
+    while (true) {
+      if (!failure_.ok()) return failure_;
+      if (synced_ >= sequence) return Status::Ok();
+      if (!syncing_) {
+        syncing_ = true;
+        // RocksDB publishes a sequence number only after its WAL write, so
+        // this sync covers every write up to `target`.
+        const uint64_t target = db.GetLatestSequenceNumber();
+        lock.unlock();
+        const rocksdb::Status st = db.SyncWAL();
+        lock.lock();
+        syncing_ = false;
+        syncs_.fetch_add(1, std::memory_order_relaxed);
+        if (st.ok()) {
+          synced_ = std::max(synced_, target);
+        } else {
+          failure_ = Error(ResultCode::kUnavailable,
+                           "WAL sync failed (" + st.ToString() +
+                               "): recent writes are applied but may not be durable; the store refuses writes "
+                               "until it is reopened");
+        }
+        cv_.notify_all();
+        continue;
+      }
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && failure_.ok() && synced_ < sequence) {
+        return Error(ResultCode::kUnavailable, "timed out waiting for the WAL sync: the write may not be durable");
+      }
+    }
+  }
+
+  // The sticky failure of an earlier sync (OK if none failed).
+  Status failure() const {
+    std::lock_guard lock(mu_);
+    return failure_;
+  }
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool syncing_ = false;   // a leader is in SyncWAL; guarded by mu_
+  uint64_t synced_ = 0;    // every write up to this sequence is durable; guarded by mu_
+  Status failure_;         // guarded by mu_
+  std::atomic<uint64_t> syncs_{0};
+};
+
+}  // namespace
+
 // ---- Store::Impl ------------------------------------------------------------
 
 struct Store::Impl {
@@ -308,6 +372,7 @@ struct Store::Impl {
   // A format-1 store opened read-only: its index is not readable.
   bool legacy_index = false;
   EntryCache cache;
+  WalSyncer syncer;  // group commit
 
   // How many chunks an index key can have: every id ever allocated or
   // indexed by this process lies below ChunkBound() << 16.
@@ -437,6 +502,9 @@ struct WriteTxn::Impl {
     max_id_plus_one = 0;
   }
 
+  // Writes the batch; *wrote tells whether there was anything to write.
+  Status Apply(bool sync, bool* wrote);
+
   Store::Impl* store;
   rocksdb::WriteBatch batch;
   // Index ops per chunk key, in call order: low 16 bits of the id, bit 16
@@ -532,15 +600,39 @@ Result<std::optional<EntryId>> WriteTxn::FindId(std::string_view normalized_dn) 
 Status WriteTxn::Commit() { return Commit(impl_->store->options.sync_writes); }
 
 Status WriteTxn::Commit(bool sync) {
+  bool wrote = false;
+  return impl_->Apply(sync, &wrote);
+}
+
+Result<CommitTicket> WriteTxn::CommitDeferred() {
   Store::Impl& s = *impl_->store;
+  const bool durable = s.options.sync_writes && !s.options.bulk_load;
+  if (durable) {
+    Status failed = s.syncer.failure();
+    if (!failed.ok()) {
+      impl_->Reset();
+      return failed;
+    }
+  }
+  bool wrote = false;
+  SIMPLEAD_RETURN_IF_ERROR(impl_->Apply(/*sync=*/false, &wrote));
+  if (!durable || !wrote) return CommitTicket{};
+  // Writers are serialised by the caller, so this is this write's sequence
+  // number or a later one: waiting for it is never too short.
+  return CommitTicket{s.db->GetLatestSequenceNumber()};
+}
+
+Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
+  Store::Impl& s = *store;
+  *wrote = false;
   if (s.options.read_only) {
-    impl_->Reset();
+    Reset();
     return Error(ResultCode::kUnwillingToPerform, "store is open read-only");
   }
-  if (!impl_->index_ops.empty()) {
+  if (!index_ops.empty()) {
     std::vector<std::pair<const std::string*, std::vector<uint32_t>*>> sorted;
-    sorted.reserve(impl_->index_ops.size());
-    for (auto& [key, ops] : impl_->index_ops) sorted.emplace_back(&key, &ops);
+    sorted.reserve(index_ops.size());
+    for (auto& [key, ops] : index_ops) sorted.emplace_back(&key, &ops);
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
     posting::Delta delta;
     for (auto& [key, ops] : sorted) {
@@ -553,22 +645,23 @@ Status WriteTxn::Commit(bool sync) {
         if (i + 1 < ops->size() && ((*ops)[i + 1] & 0xFFFF) == (op & 0xFFFF)) continue;
         (op & 0x10000 ? delta.adds : delta.removes).push_back(static_cast<uint16_t>(op & 0xFFFF));
       }
-      impl_->batch.Merge(s.index, *key, delta.Encode()).PermitUncheckedError();
+      batch.Merge(s.index, *key, delta.Encode()).PermitUncheckedError();
     }
-    impl_->index_ops.clear();
+    index_ops.clear();
   }
-  if (impl_->batch.Count() == 0) return Status::Ok();
+  if (batch.Count() == 0) return Status::Ok();
+  *wrote = true;
   rocksdb::WriteOptions wo;
   wo.sync = sync && s.options.sync_writes && !s.options.bulk_load;
   wo.disableWAL = s.options.bulk_load;
   // Raised before the write so that no reader misses a chunk it can see.
   uint64_t chunk = s.max_index_chunk.load();
-  while (chunk < impl_->max_chunk && !s.max_index_chunk.compare_exchange_weak(chunk, impl_->max_chunk)) {
+  while (chunk < max_chunk && !s.max_index_chunk.compare_exchange_weak(chunk, max_chunk)) {
   }
-  rocksdb::Status st = s.db->Write(wo, &impl_->batch);
+  rocksdb::Status st = s.db->Write(wo, &batch);
   if (st.ok()) {
-    for (const auto& [id, record] : impl_->entries) s.cache.Invalidate(id);
-    uint64_t next = impl_->max_id_plus_one;
+    for (const auto& [id, record] : entries) s.cache.Invalidate(id);
+    uint64_t next = max_id_plus_one;
     if (next > 0) {
       // Writers are serialised by the caller; max() guards against ids chosen
       // without AllocateId (import) overtaking the counter.
@@ -578,7 +671,7 @@ Status WriteTxn::Commit(bool sync) {
       }
     }
   }
-  impl_->Reset();
+  Reset();
   if (!st.ok()) return FromRocks(st, "store commit");
   return Status::Ok();
 }
@@ -665,6 +758,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // Without a WAL, only flushing every column family at once keeps them in
   // step on disk.
   db_options.atomic_flush = bulk;
+  if (options.env != nullptr) db_options.env = options.env;
 
   // Column families present: format 2's, plus format 1's index while a
   // store is converted (or the leftover of a conversion cut short).
@@ -1006,6 +1100,13 @@ Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
 EntryCacheUsage Store::entry_cache_usage() const { return impl_->cache.Usage(); }
 
 WriteTxn Store::BeginWrite() { return WriteTxn(std::make_unique<WriteTxn::Impl>(impl_.get())); }
+
+Status Store::WaitDurable(CommitTicket ticket) {
+  if (ticket.sequence == 0) return Status::Ok();
+  return impl_->syncer.Wait(ticket.sequence, *impl_->db);
+}
+
+uint64_t Store::wal_sync_count() const { return impl_->syncer.syncs(); }
 
 Status Store::Checkpoint(const std::string& dir) const {
   rocksdb::Checkpoint* raw = nullptr;

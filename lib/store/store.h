@@ -8,6 +8,18 @@
 // (synced to the WAL when StoreOptions::sync_writes). Writers must be
 // serialised by the caller (the backend holds one write lock), so that a
 // transaction's reads are not invalidated by another commit.
+//
+// Group commit: a server that holds its write lock across Commit() pays one
+// fsync per write while every other writer waits. CommitDeferred() applies
+// the write without the fsync; the caller releases its lock and then calls
+// Store::WaitDurable(), where concurrent waiters share WAL syncs (one of
+// them, the leader, syncs for all writes made before it started; the others
+// wait on a condition variable). Trade-off: a deferred write is visible to
+// readers as soon as CommitDeferred() returns, up to one WAL sync before it
+// is durable; a write with sync=true is visible only once durable. The writer
+// itself is answered only after WaitDurable() returns OK. A process crash
+// loses nothing the WAL write handed to the kernel; an OS crash or power loss
+// may lose writes that readers saw but whose writers were not yet answered.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +32,10 @@
 
 #include "lib/base/status.h"
 #include "lib/ldap/entry.h"
+
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
 
 namespace simplead::store {
 
@@ -51,6 +67,16 @@ struct StoreOptions {
   // commit is unknown), so delete the data directory, init and import again.
   // Never set it for a serving store.
   bool bulk_load = false;
+  // The RocksDB Env to do I/O through (borrowed, must outlive the store);
+  // null: the default. Tests wrap it to inject I/O faults.
+  rocksdb::Env* env = nullptr;
+};
+
+// What WaitDurable needs to know about one deferred commit: the RocksDB
+// sequence number its write is covered by. 0: nothing to wait for (nothing
+// written, or sync_writes off).
+struct CommitTicket {
+  uint64_t sequence = 0;
 };
 
 struct StoredEntry {
@@ -133,6 +159,12 @@ class WriteTxn {
   // Same, choosing durability for this one write (bookkeeping such as
   // bad-password counters need not wait for an fsync).
   Status Commit(bool sync);
+  // Group commit (see the header comment): applies everything atomically
+  // like Commit(), but without waiting for the WAL fsync; the write is
+  // visible to readers on return. Call Store::WaitDurable(ticket) after
+  // releasing the writer lock, and report success only if it returns OK.
+  // Fails without writing once a WAL sync has failed (see WaitDurable).
+  Result<CommitTicket> CommitDeferred();
 
  private:
   friend class Store;
@@ -194,6 +226,19 @@ class Store {
   EntryCacheUsage entry_cache_usage() const;
 
   WriteTxn BeginWrite();
+
+  // Blocks until a WAL sync covers `ticket`'s write (returns at once for an
+  // empty ticket or without sync_writes). Concurrent callers share syncs:
+  // the first to find none running syncs the WAL (DB::SyncWAL) for every
+  // write made before it started; the others wait for a sync that covers
+  // theirs. A failed sync is sticky: it wakes every waiter with the error,
+  // every later WaitDurable and CommitDeferred fail too (a retried fsync can
+  // report success for data the kernel dropped), until the store is
+  // reopened. A wait longer than a minute fails with kUnavailable (the write
+  // may or may not become durable). Thread-safe.
+  Status WaitDurable(CommitTicket ticket);
+  // WAL syncs WaitDurable has run (successful or not), for tests and stats.
+  uint64_t wal_sync_count() const;
 
   // A consistent RocksDB checkpoint of the live store in `dir` (must not exist).
   Status Checkpoint(const std::string& dir) const;

@@ -209,7 +209,7 @@ Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string
       auto h = auth::HashPassword(password, options_.hash_params);
       if (h.ok()) hash = *h;
     }
-    std::lock_guard lock(write_mu_);
+    std::unique_lock lock(write_mu_);
     auto txn = store_->BeginWrite();
     auto current = txn.Get(resolved->id);
     if (current.ok() && current->has_value()) {
@@ -224,7 +224,11 @@ Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string
       }
       ApplyIndexDiff(txn, resolved->id, &(*current)->entry, &updated);
       txn.PutEntry(resolved->id, (*current)->parent, DnKey(updated.dn()), updated);
-      (void)txn.Commit();  // best effort: the bind succeeds either way
+      // Best effort: the bind succeeds either way. Group commit: the fsync
+      // runs after the lock is released.
+      auto ticket = txn.CommitDeferred();
+      lock.unlock();
+      if (ticket.ok()) (void)store_->WaitDurable(*ticket);
     }
   }
   Principal principal;

@@ -368,7 +368,7 @@ Status Directory::RewrapSecrets(const RewrapFn& rewrap, size_t* rewrapped) {
   constexpr size_t kBatch = 200;
   for (size_t start = 0; start < ids.size(); start += kBatch) {
     // Short transactions: writers and binds interleave with the rewrap.
-    std::lock_guard lock(write_mu_);
+    std::unique_lock lock(write_mu_);
     auto txn = store_->BeginWrite();
     for (size_t i = start; i < std::min(ids.size(), start + kBatch); ++i) {
       SIMPLEAD_ASSIGN_OR_RETURN(auto current, txn.Get(ids[i]));
@@ -384,7 +384,10 @@ Status Directory::RewrapSecrets(const RewrapFn& rewrap, size_t* rewrapped) {
       }
       txn.PutEntry(current->id, current->parent, DnKey(updated.dn()), updated);
     }
-    SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
+    // Group commit: the fsync runs after the lock is released.
+    SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
+    lock.unlock();
+    SIMPLEAD_RETURN_IF_ERROR(store_->WaitDurable(ticket));
   }
   return Status::Ok();
 }

@@ -326,16 +326,18 @@ Status Directory::RewriteReferences(store::WriteTxn& txn, const std::string& old
 
 Status Directory::Add(const Principal& who, ldap::AddRequest request, const WriteOptions& options,
                       WriteOutcome* outcome) {
-  std::lock_guard lock(write_mu_);
+  std::unique_lock lock(write_mu_);
   auto txn = store_->BeginWrite();
   std::string csn = NextCsn();
   store::StoredEntry added;
   SIMPLEAD_RETURN_IF_ERROR(AddInTxn(who, std::move(request), txn, csn, /*import=*/false, &added));
   txn.PutMeta(meta::kContextCsn, csn);
-  SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
+  // Group commit: durable after the lock is released (WaitDurable below).
+  SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   AfterCommit(added.entry.Has("simpleadAccessRule"), added.entry.Has(kMembershipAttribute));
   if (outcome && options.post_read) outcome->post_read = Present(AccessContext(*this, who), added, *options.post_read, false);
-  return Status::Ok();
+  lock.unlock();
+  return store_->WaitDurable(ticket);
 }
 
 Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store::WriteTxn& txn,
@@ -436,7 +438,7 @@ Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store
 Status Directory::Delete(const Principal& who, std::string_view dn_text, const WriteOptions& options,
                          WriteOutcome* outcome) {
   SIMPLEAD_ASSIGN_OR_RETURN(auto dn, ldap::Dn::Parse(dn_text));
-  std::lock_guard lock(write_mu_);
+  std::unique_lock lock(write_mu_);
   SIMPLEAD_ASSIGN_OR_RETURN(auto id, store_->FindId(DnKey(dn)));
   std::optional<store::StoredEntry> target;
   if (id) {
@@ -485,15 +487,17 @@ Status Directory::Delete(const Principal& who, std::string_view dn_text, const W
     txn.AppendChange({csn, "delete", current->entry.dn().ToString(), uuid ? *uuid : "", "changetype: delete\n"});
   }
   txn.PutMeta(meta::kContextCsn, csn);
-  SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
+  // Group commit: durable after the lock is released (WaitDurable below).
+  SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   AfterCommit(/*rules_changed=*/true, membership_changed);
-  return Status::Ok();
+  lock.unlock();
+  return store_->WaitDurable(ticket);
 }
 
 Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, const WriteOptions& options,
                          WriteOutcome* outcome) {
   SIMPLEAD_ASSIGN_OR_RETURN(auto dn, ldap::Dn::Parse(request.dn));
-  std::lock_guard lock(write_mu_);
+  std::unique_lock lock(write_mu_);
   std::string key = DnKey(dn);
   SIMPLEAD_ASSIGN_OR_RETURN(auto id, store_->FindId(key));
   std::optional<store::StoredEntry> target;
@@ -696,13 +700,15 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
   txn.AppendChange({csn, "modify", updated.dn().ToString(), uuid ? *uuid : "",
                     ChangeLdif("modify", nullptr, &request.changes, "")});
   txn.PutMeta(meta::kContextCsn, csn);
-  SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
+  // Group commit: durable after the lock is released (WaitDurable below).
+  SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   rules_changed = target->entry.Has("simpleadAccessRule") || updated.Has("simpleadAccessRule");
   AfterCommit(rules_changed, target->entry.Values(kMembershipAttribute) != updated.Values(kMembershipAttribute));
   if (outcome && options.post_read) {
     outcome->post_read = Present(AccessContext(*this, who), {*id, target->parent, updated}, *options.post_read, false);
   }
-  return Status::Ok();
+  lock.unlock();
+  return store_->WaitDurable(ticket);
 }
 
 Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, const WriteOptions& options,
@@ -710,7 +716,7 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
   SIMPLEAD_ASSIGN_OR_RETURN(auto dn, ldap::Dn::Parse(request.dn));
   SIMPLEAD_ASSIGN_OR_RETURN(auto rdn_dn, ldap::Dn::Parse(request.new_rdn));
   if (rdn_dn.size() != 1) return Error(ResultCode::kInvalidDnSyntax, "new RDN must be exactly one RDN");
-  std::lock_guard lock(write_mu_);
+  std::unique_lock lock(write_mu_);
   std::string key = DnKey(dn);
   SIMPLEAD_ASSIGN_OR_RETURN(auto id, store_->FindId(key));
   std::optional<store::StoredEntry> target;
@@ -818,13 +824,15 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
   const std::string* uuid = updated.First("entryUUID");
   txn.AppendChange({csn, "modrdn", dn.ToString(), uuid ? *uuid : "", ChangeLdif("modrdn", nullptr, nullptr, new_dn.ToString())});
   txn.PutMeta(meta::kContextCsn, csn);
-  SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
+  // Group commit: durable after the lock is released (WaitDurable below).
+  SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   // Rules anchor at DNs and groups are named by DN: both may have moved.
   AfterCommit(/*rules_changed=*/true, /*membership_changed=*/true);
   if (outcome && options.post_read) {
     outcome->post_read = Present(AccessContext(*this, who), {*id, new_parent_id, updated}, *options.post_read, false);
   }
-  return Status::Ok();
+  lock.unlock();
+  return store_->WaitDurable(ticket);
 }
 
 }  // namespace simplead::backend

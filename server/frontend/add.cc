@@ -16,7 +16,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Add(Context& ctx, ldap::AddRe
   }
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
-  Status st = co_await net::Offload(pool_, [&] {
+  Status st = co_await net::Offload(write_pool_, [&] {
     Status st = directory_.Add(who, std::move(request), *options, &outcome);
     Audit(*ctx.session, "Add", ctx.target_dn, st);
     return st;

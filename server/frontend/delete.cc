@@ -11,7 +11,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Delete(Context& ctx, ldap::De
   if (!options.ok()) co_return ToLdapResult(options.status());
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
-  Status st = co_await net::Offload(pool_, [&] {
+  Status st = co_await net::Offload(write_pool_, [&] {
     Status st = directory_.Delete(who, request.dn, *options, &outcome);
     Audit(*ctx.session, "Delete", ctx.target_dn, st);
     return st;

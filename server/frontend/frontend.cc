@@ -12,10 +12,12 @@ ldap::LdapResult ToLdapResult(const Status& status) {
   return ldap::LdapResult{status.code(), status.matched_dn(), status.message(), {}};
 }
 
-Frontend::Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, FrontendOptions options,
+Frontend::Frontend(backend::Directory& directory, boost::asio::thread_pool& pool,
+                   boost::asio::thread_pool& write_pool, FrontendOptions options,
                    std::shared_ptr<spdlog::logger> access_log, kms::AuditTrail* audit, BindThrottle* bind_throttle)
     : directory_(directory),
       pool_(pool),
+      write_pool_(write_pool),
       options_(std::move(options)),
       log_(std::move(access_log)),
       audit_(audit),

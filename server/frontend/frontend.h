@@ -41,7 +41,11 @@ class Frontend final : public net::RequestHandler {
   // `audit` (optional, borrowed) receives the security events: failed binds,
   // password changes and writes, with eventSource "ldap" and never a secret.
   // `bind_throttle` (optional, borrowed) rate-limits failed binds per address.
-  Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, FrontendOptions options,
+  // Updates run on `write_pool`, everything else that blocks on `pool`:
+  // updates spend most of their time waiting for a shared WAL fsync, and
+  // must not starve reads and binds of workers meanwhile.
+  Frontend(backend::Directory& directory, boost::asio::thread_pool& pool, boost::asio::thread_pool& write_pool,
+           FrontendOptions options,
            std::shared_ptr<spdlog::logger> access_log, kms::AuditTrail* audit = nullptr,
            BindThrottle* bind_throttle = nullptr);
 
@@ -91,6 +95,7 @@ class Frontend final : public net::RequestHandler {
 
   backend::Directory& directory_;
   boost::asio::thread_pool& pool_;
+  boost::asio::thread_pool& write_pool_;
   mutable std::mutex options_mu_;
   FrontendOptions options_;
   std::shared_ptr<spdlog::logger> log_;

@@ -17,7 +17,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Modify(Context& ctx, ldap::Mo
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
   Status st =
-      co_await net::Offload(pool_, [&] {
+      co_await net::Offload(write_pool_, [&] {
     Status st = directory_.Modify(who, std::move(request), *options, &outcome);
     Audit(*ctx.session, "Modify", ctx.target_dn, st);
     return st;

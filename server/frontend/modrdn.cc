@@ -13,7 +13,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::ModifyDn(Context& ctx, ldap::
   backend::WriteOutcome outcome;
   ctx.detail = "newrdn=\"" + request.new_rdn + "\"";
   Status st =
-      co_await net::Offload(pool_, [&] {
+      co_await net::Offload(write_pool_, [&] {
     Status st = directory_.ModifyDn(who, std::move(request), *options, &outcome);
     Audit(*ctx.session, "ModifyDN", ctx.target_dn, st);
     return st;

@@ -1,0 +1,218 @@
+// Group commit: WriteTxn::CommitDeferred and Store::WaitDurable.
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/store/store.h"
+
+namespace simplead::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "simplead-gc-XXXXXX").string();
+    char* made = mkdtemp(tmpl.data());
+    EXPECT_NE(made, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string path() const { return (fs::path(path_) / "db").string(); }
+
+ private:
+  std::string path_;
+};
+
+// Fails every sync of a WAL file (*.log) while fail_wal_syncs is set.
+class WalSyncFaultFs : public rocksdb::FileSystemWrapper {
+ public:
+  WalSyncFaultFs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "WalSyncFaultFs"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, file, dbg);
+    if (s.ok() && name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0) {
+      *file = std::make_unique<WalFile>(std::move(*file), this);
+    }
+    return s;
+  }
+
+  std::atomic<bool> fail_wal_syncs{false};
+
+ private:
+  class WalFile : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    WalFile(std::unique_ptr<rocksdb::FSWritableFile> file, WalSyncFaultFs* fs)
+        : FSWritableFileOwnerWrapper(std::move(file)), fs_(fs) {}
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+      if (fs_->fail_wal_syncs) return rocksdb::IOStatus::IOError("injected WAL sync failure");
+      return target()->Sync(options, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+      if (fs_->fail_wal_syncs) return rocksdb::IOStatus::IOError("injected WAL sync failure");
+      return target()->Fsync(options, dbg);
+    }
+
+   private:
+    WalSyncFaultFs* fs_;
+  };
+};
+
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  StoreOptions Options(bool sync_writes = true) {
+    StoreOptions o;
+    o.path = dir_.path();
+    o.sync_writes = sync_writes;
+    o.block_cache_bytes = 1 << 20;
+    o.entry_cache_entries = 100;
+    o.env = env_.get();
+    return o;
+  }
+  std::unique_ptr<Store> MustOpen(const StoreOptions& o) {
+    auto store = Store::Open(o);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+  // One meta key per write keeps the test about commits, not entries.
+  static std::string Key(int i) { return "gc-test-" + std::to_string(i); }
+
+  TempDir dir_;
+  std::shared_ptr<WalSyncFaultFs> fault_fs_ = std::make_shared<WalSyncFaultFs>();
+  std::unique_ptr<rocksdb::Env> env_ = rocksdb::NewCompositeEnv(fault_fs_);
+};
+
+TEST_F(GroupCommitTest, ConcurrentCommittersSucceedAndTheirWritesSurviveReopen) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  {
+    auto store = MustOpen(Options());
+    ASSERT_NE(store, nullptr);
+    std::mutex write_mu;  // writers are serialised by the caller, as the backend does
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          std::unique_lock lock(write_mu);
+          auto txn = store->BeginWrite();
+          txn.PutMeta(Key(t * kPerThread + i), "v");
+          auto ticket = txn.CommitDeferred();
+          lock.unlock();
+          if (!ticket.ok() || !store->WaitDurable(*ticket).ok()) ++failures;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_LE(store->wal_sync_count(), static_cast<uint64_t>(kThreads * kPerThread));
+  }
+  auto reopened = MustOpen(Options());
+  ASSERT_NE(reopened, nullptr);
+  for (int i = 0; i < kThreads * kPerThread; ++i) {
+    auto value = reopened->GetMeta(Key(i));
+    ASSERT_TRUE(value.ok());
+    EXPECT_EQ(value->value_or(""), "v") << Key(i);
+  }
+}
+
+TEST_F(GroupCommitTest, OneSyncCoversEveryWriteMadeBeforeIt) {
+  constexpr int kCommits = 8;
+  auto store = MustOpen(Options());
+  ASSERT_NE(store, nullptr);
+  std::vector<CommitTicket> tickets;
+  for (int i = 0; i < kCommits; ++i) {
+    auto txn = store->BeginWrite();
+    txn.PutMeta(Key(i), "v");
+    auto ticket = txn.CommitDeferred();
+    ASSERT_TRUE(ticket.ok()) << ticket.status().ToString();
+    EXPECT_GT(ticket->sequence, 0u);
+    tickets.push_back(*ticket);
+  }
+  // Whichever waiter leads syncs past every ticket; the rest share it.
+  std::vector<Status> results(kCommits);
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < kCommits; ++i) {
+    waiters.emplace_back([&, i] { results[i] = store->WaitDurable(tickets[i]); });
+  }
+  for (auto& th : waiters) th.join();
+  for (const Status& st : results) EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(store->wal_sync_count(), 1u);
+}
+
+TEST_F(GroupCommitTest, SyncFailureReachesEveryWaiterAndRefusesLaterWrites) {
+  constexpr int kCommits = 5;
+  auto store = MustOpen(Options());
+  ASSERT_NE(store, nullptr);
+  std::vector<CommitTicket> tickets;
+  for (int i = 0; i < kCommits; ++i) {
+    auto txn = store->BeginWrite();
+    txn.PutMeta(Key(i), "v");
+    auto ticket = txn.CommitDeferred();
+    ASSERT_TRUE(ticket.ok());
+    tickets.push_back(*ticket);
+  }
+  fault_fs_->fail_wal_syncs = true;
+  std::vector<Status> results(kCommits);
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < kCommits; ++i) {
+    waiters.emplace_back([&, i] { results[i] = store->WaitDurable(tickets[i]); });
+  }
+  for (auto& th : waiters) th.join();
+  for (const Status& st : results) EXPECT_EQ(st.code(), ResultCode::kUnavailable) << st.ToString();
+  EXPECT_EQ(store->wal_sync_count(), 1u);
+
+  // Sticky: even once syncs would work again.
+  fault_fs_->fail_wal_syncs = false;
+  EXPECT_EQ(store->WaitDurable(tickets[0]).code(), ResultCode::kUnavailable);
+  auto txn = store->BeginWrite();
+  txn.PutMeta(Key(kCommits), "v");
+  auto refused = txn.CommitDeferred();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ResultCode::kUnavailable);
+  auto value = store->GetMeta(Key(kCommits));
+  ASSERT_TRUE(value.ok());
+  EXPECT_FALSE(value->has_value());
+}
+
+TEST_F(GroupCommitTest, WithoutSyncWritesNothingWaits) {
+  auto store = MustOpen(Options(/*sync_writes=*/false));
+  ASSERT_NE(store, nullptr);
+  auto txn = store->BeginWrite();
+  txn.PutMeta(Key(0), "v");
+  auto ticket = txn.CommitDeferred();
+  ASSERT_TRUE(ticket.ok());
+  EXPECT_EQ(ticket->sequence, 0u);
+  EXPECT_TRUE(store->WaitDurable(*ticket).ok());
+  EXPECT_EQ(store->wal_sync_count(), 0u);
+}
+
+TEST_F(GroupCommitTest, EmptyTransactionNeedsNoSync) {
+  auto store = MustOpen(Options());
+  ASSERT_NE(store, nullptr);
+  auto txn = store->BeginWrite();
+  auto ticket = txn.CommitDeferred();
+  ASSERT_TRUE(ticket.ok());
+  EXPECT_EQ(ticket->sequence, 0u);
+  EXPECT_TRUE(store->WaitDurable(*ticket).ok());
+  EXPECT_EQ(store->wal_sync_count(), 0u);
+}
+
+}  // namespace
+}  // namespace simplead::store
