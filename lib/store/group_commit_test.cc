@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,29 +12,11 @@
 #include <vector>
 
 #include "lib/store/store.h"
+#include "tests/fakes/temp_dir.h"
 
 namespace simplead::store {
 namespace {
 
-namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "simplead-gc-XXXXXX").string();
-    char* made = mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string path() const { return (fs::path(path_) / "db").string(); }
-
- private:
-  std::string path_;
-};
 
 // Fails every sync of a WAL file (*.log) while fail_wal_syncs is set.
 class WalSyncFaultFs : public rocksdb::FileSystemWrapper {
@@ -78,7 +59,7 @@ class GroupCommitTest : public ::testing::Test {
  protected:
   StoreOptions Options(bool sync_writes = true) {
     StoreOptions o;
-    o.path = dir_.path();
+    o.path = dir_.path() + "/db";
     o.sync_writes = sync_writes;
     o.block_cache_bytes = 1 << 20;
     o.entry_cache_entries = 100;
@@ -93,7 +74,7 @@ class GroupCommitTest : public ::testing::Test {
   // One meta key per write keeps the test about commits, not entries.
   static std::string Key(int i) { return "gc-test-" + std::to_string(i); }
 
-  TempDir dir_;
+  simplead::testing::TempDir dir_;
   std::shared_ptr<WalSyncFaultFs> fault_fs_ = std::make_shared<WalSyncFaultFs>();
   std::unique_ptr<rocksdb::Env> env_ = rocksdb::NewCompositeEnv(fault_fs_);
 };
