@@ -37,7 +37,25 @@ Result<std::string> BerContent(const berval& encoded) {
   return std::string(content.bv_val, content.bv_len);
 }
 
-std::string RdnToString(const Rdn& rdn, bool normalized) {
+void AppendLower(std::string* out, std::string_view s) {
+  for (char c : s) out->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+}
+
+// Appends one RDN; the common single-AVA case builds no temporaries.
+void AppendRdn(std::string* out, const Rdn& rdn, bool normalized) {
+  if (rdn.size() == 1) {
+    const Ava& ava = rdn.front();
+    if (normalized) {
+      AppendLower(out, ava.type);
+      out->push_back('=');
+      *out += EscapeDnValue(NormalizeCaseIgnore(ava.value));
+    } else {
+      *out += ava.type;
+      out->push_back('=');
+      *out += EscapeDnValue(ava.value);
+    }
+    return;
+  }
   std::vector<std::string> parts;
   parts.reserve(rdn.size());
   for (const Ava& ava : rdn) {
@@ -48,16 +66,112 @@ std::string RdnToString(const Rdn& rdn, bool normalized) {
     }
   }
   if (normalized) std::sort(parts.begin(), parts.end());
-  std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += '+';
-    out += parts[i];
+    if (i > 0) out->push_back('+');
+    *out += parts[i];
   }
+}
+
+std::string RdnToString(const Rdn& rdn, bool normalized) {
+  std::string out;
+  AppendRdn(&out, rdn, normalized);
   return out;
 }
 
 bool RdnEquals(const Rdn& a, const Rdn& b) {
-  return a.size() == b.size() && RdnToString(a, true) == RdnToString(b, true);
+  if (a.size() != b.size()) return false;
+  if (a.size() == 1) {
+    // Escaping is injective, so comparing the unescaped normal forms is the same test.
+    return EqualsIgnoreCase(a.front().type, b.front().type) &&
+           NormalizeCaseIgnore(a.front().value) == NormalizeCaseIgnore(b.front().value);
+  }
+  return RdnToString(a, true) == RdnToString(b, true);
+}
+
+bool IsDescrStart(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsDescrChar(unsigned char c) { return IsDescrStart(c) || (c >= '0' && c <= '9') || c == '-'; }
+
+// A byte that a value may hold unescaped in the fast path: printable ASCII
+// other than the RFC 4514 specials (and '=', which ToString escapes too).
+bool IsPlainValueByte(unsigned char c) {
+  return c >= 0x20 && c < 0x7f && c != '\\' && c != '"' && c != '+' && c != ',' && c != ';' && c != '<' &&
+         c != '>' && c != '=';
+}
+
+// Length of the well-formed UTF-8 sequence (2 to 4 bytes) starting at s[i],
+// or 0. Rejects overlong forms, surrogates and code points above U+10FFFF.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  size_t len = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < len; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  }
+  return len;
+}
+
+// The fast path of Dn::Parse for what Dn::ToString writes for plain DNs:
+// single-AVA RDNs "descr=value" joined by ',', no escapes, no spaces around
+// separators or at a value's edges, no '#' value, printable ASCII or
+// well-formed UTF-8. Returns false (and leaves *out alone) for anything else,
+// which then goes to libldap; for every input it accepts, the result equals
+// libldap's parse (dn_test checks this over tricky inputs).
+bool ParsePlainDn(std::string_view text, std::vector<Rdn>* out) {
+  size_t count = 1;
+  for (char c : text) count += c == ',';
+  std::vector<Rdn> rdns;
+  rdns.reserve(count);
+  size_t pos = 0;
+  while (true) {
+    size_t end = text.find(',', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view rdn = text.substr(pos, end - pos);
+    size_t eq = rdn.find('=');
+    if (eq == 0 || eq == std::string_view::npos) return false;
+    std::string_view type = rdn.substr(0, eq);
+    std::string_view value = rdn.substr(eq + 1);
+    if (!IsDescrStart(static_cast<unsigned char>(type[0]))) return false;
+    for (char c : type) {
+      if (!IsDescrChar(static_cast<unsigned char>(c))) return false;
+    }
+    if (value.empty() || value.front() == ' ' || value.back() == ' ' || value.front() == '#') return false;
+    for (size_t i = 0; i < value.size();) {
+      const auto c = static_cast<unsigned char>(value[i]);
+      if (c < 0x80) {
+        if (!IsPlainValueByte(c)) return false;
+        ++i;
+        continue;
+      }
+      const size_t len = Utf8SequenceLength(value, i);
+      if (len == 0) return false;
+      i += len;
+    }
+    Rdn parsed(1);
+    parsed.front().type.assign(type);
+    parsed.front().value.assign(value);
+    rdns.push_back(std::move(parsed));
+    if (end == text.size()) break;
+    pos = end + 1;
+  }
+  *out = std::move(rdns);
+  return true;
 }
 
 }  // namespace
@@ -67,6 +181,7 @@ Result<Dn> Dn::Parse(std::string_view text) {
     return Error(ResultCode::kInvalidDnSyntax, "NUL byte in DN");
   }
   if (text.find_first_not_of(' ') == std::string_view::npos) return Dn();
+  if (std::vector<Rdn> plain; ParsePlainDn(text, &plain)) return Dn(std::move(plain));
   std::string copy(text);
   berval bv{copy.size(), copy.data()};
   LDAPDN raw = nullptr;
@@ -127,7 +242,7 @@ std::string Dn::ToString() const {
   std::string out;
   for (size_t i = 0; i < rdns_.size(); ++i) {
     if (i > 0) out += ',';
-    out += RdnToString(rdns_[i], false);
+    AppendRdn(&out, rdns_[i], false);
   }
   return out;
 }
@@ -136,7 +251,7 @@ std::string Dn::Normalized() const {
   std::string out;
   for (size_t i = 0; i < rdns_.size(); ++i) {
     if (i > 0) out += ',';
-    out += RdnToString(rdns_[i], true);
+    AppendRdn(&out, rdns_[i], true);
   }
   return out;
 }

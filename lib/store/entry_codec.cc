@@ -43,21 +43,21 @@ Result<ldap::Entry> DecodeEntry(std::string_view data) {
   std::vector<ldap::Attribute> attrs;
   attrs.reserve(attr_count);
   for (uint64_t i = 0; i < attr_count; ++i) {
-    ldap::Attribute attr;
     std::string_view type;
     uint64_t value_count = 0;
     if (!keys::GetLengthPrefixed(&data, &type)) return Corrupt("entry", "truncated attribute type");
     if (!keys::GetVarint64(&data, &value_count) || value_count > data.size()) {
       return Corrupt("entry", "bad value count");
     }
-    attr.type = std::string(type);
+    // Built in place: each type and value is allocated once, at its size.
+    ldap::Attribute& attr = attrs.emplace_back();
+    attr.type.assign(type);
     attr.values.reserve(value_count);
     for (uint64_t j = 0; j < value_count; ++j) {
       std::string_view value;
       if (!keys::GetLengthPrefixed(&data, &value)) return Corrupt("entry", "truncated value");
       attr.values.emplace_back(value);
     }
-    attrs.push_back(std::move(attr));
   }
   if (!data.empty()) return Corrupt("entry", "trailing bytes");
   return ldap::Entry(std::move(*dn), std::move(attrs));

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace simplead::store {
 namespace {
 
@@ -37,6 +40,27 @@ TEST(EntryCodecTest, EntryWithEscapedDnRoundTrips) {
   auto decoded = DecodeEntry(EncodeEntry(entry));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->dn().Normalized(), dn->Normalized());
+}
+
+TEST(EntryCodecTest, DnAvasRoundTripExactly) {
+  // Plain RDNs decode on the fast path, the others through libldap: both
+  // must give back the same types and raw values.
+  const std::vector<std::string> values = {"plain", "Jürgen", " lead", "trail ", "#hash", "a,b+c=d", "x\\y"};
+  for (const std::string& v : values) {
+    ldap::Dn dn({ldap::Rdn{ldap::Ava{"cn", v}}, ldap::Rdn{ldap::Ava{"OU", "People"}, ldap::Ava{"l", "x"}},
+                 ldap::Rdn{ldap::Ava{"dc", "com"}}});
+    auto decoded = DecodeEntry(EncodeEntry(ldap::Entry(dn, {})));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    const auto& rdns = decoded->dn().rdns();
+    ASSERT_EQ(rdns.size(), dn.rdns().size()) << v;
+    for (size_t r = 0; r < rdns.size(); ++r) {
+      ASSERT_EQ(rdns[r].size(), dn.rdns()[r].size()) << v;
+      for (size_t a = 0; a < rdns[r].size(); ++a) {
+        EXPECT_EQ(rdns[r][a].type, dn.rdns()[r][a].type) << v;
+        EXPECT_EQ(rdns[r][a].value, dn.rdns()[r][a].value) << v;
+      }
+    }
+  }
 }
 
 TEST(EntryCodecTest, EntryRecordCarriesParent) {

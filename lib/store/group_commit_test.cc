@@ -17,7 +17,6 @@
 namespace simplead::store {
 namespace {
 
-
 // Fails every sync of a WAL file (*.log) while fail_wal_syncs is set.
 class WalSyncFaultFs : public rocksdb::FileSystemWrapper {
  public:
