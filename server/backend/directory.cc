@@ -278,8 +278,13 @@ bool Directory::IsAdminEntry(const store::StoredEntry& stored) const {
     }
     return false;
   }
-  auto admin = store_->GetMeta(meta::kAdminDn);
-  return admin.ok() && admin->has_value() && **admin == DnKey(e.dn());
+  std::lock_guard lock(admin_mu_);
+  if (!admin_key_) {
+    auto admin = store_->GetMeta(meta::kAdminDn);
+    if (!admin.ok() || !admin->has_value()) return false;  // not provisioned (yet): ask again next time
+    admin_key_ = std::move(**admin);
+  }
+  return *admin_key_ == DnKey(e.dn());
 }
 
 std::vector<std::string> Directory::GroupsOf(const ldap::Entry& entry, size_t limit) const {

@@ -359,6 +359,10 @@ class Directory {
   mutable std::mutex access_mu_;
   std::shared_ptr<const AccessPolicy> access_policy_;  // guarded by access_mu_
   size_t bad_stored_rules_ = 0;                        // guarded by access_mu_
+  // Plain mode: the administrator's DN key (meta kAdminDn), read once, as
+  // every bind asks; set by Provision, which is the only writer.
+  mutable std::mutex admin_mu_;
+  mutable std::optional<std::string> admin_key_;  // guarded by admin_mu_
   mutable std::mutex groups_mu_;
   uint64_t membership_generation_ = 0;  // guarded by groups_mu_; bumped after membership commits
   mutable std::map<std::string, std::pair<uint64_t, std::shared_ptr<const std::vector<std::string>>>> group_cache_;

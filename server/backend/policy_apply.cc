@@ -27,10 +27,12 @@ PasswordPolicy Directory::EffectivePolicy(const ldap::Entry& account) const {
   PasswordPolicy defaults;
   defaults.source = "built-in defaults";
   PasswordPolicy policy = defaults;
-  auto suffix_id = store_->FindId(suffix_key_);
-  if (options_.ad_mode && suffix_id.ok() && suffix_id->has_value()) {
-    auto domain = store_->Get(**suffix_id);
-    if (domain.ok() && domain->has_value()) policy = DomainPolicy((*domain)->entry, defaults);
+  if (options_.ad_mode) {  // a plain directory has no domain policy: no lookup per bind
+    auto suffix_id = store_->FindId(suffix_key_);
+    if (suffix_id.ok() && suffix_id->has_value()) {
+      auto domain = store_->GetShared(**suffix_id);
+      if (domain.ok() && *domain) policy = DomainPolicy((*domain)->entry, defaults);
+    }
   }
   // Fine-grained settings objects naming the account or any of its groups.
   const auto* applies = schema_->FindAttribute("msDS-PSOAppliesTo");
@@ -43,8 +45,8 @@ PasswordPolicy Directory::EffectivePolicy(const ldap::Entry& account) const {
     (void)store_->ForEachIndexed(store::IndexKind::kEquality, ldap::ToLower(applies->name()), key,
                                  [&](store::EntryId id) {
                                    if (!seen.insert(id).second) return true;
-                                   auto pso = store_->Get(id);
-                                   if (!pso.ok() || !pso->has_value()) return true;
+                                   auto pso = store_->GetShared(id);
+                                   if (!pso.ok() || !*pso) return true;
                                    long long precedence =
                                        IntOf((*pso)->entry, "msDS-PasswordSettingsPrecedence", INT64_MAX);
                                    if (!best || precedence < best->first) {

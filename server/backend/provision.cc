@@ -54,7 +54,10 @@ Status Directory::Provision(const ProvisionOptions& provision) {
                                                  {"userPassword", {provision.admin_password}}})));
     auto txn = store_->BeginWrite();
     txn.PutMeta(meta::kAdminDn, DnKey(admin));
-    return txn.Commit();
+    SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
+    std::lock_guard lock(admin_mu_);
+    admin_key_ = DnKey(admin);
+    return Status::Ok();
   }
 
   const std::string dc = suffix_.rdn().front().value;
