@@ -796,8 +796,9 @@ TEST_F(StoreTest, ReadIndexedReadsKeyByKeyWhenManyChunksExist) {
   EXPECT_EQ(lists[1].Count(), 0u);
 }
 
-TEST_F(StoreTest, IndexReadsUseTheIteratorWhenManyChunksExist) {
-  // Ids up to 20 chunks: more than point reads cover.
+TEST_F(StoreTest, IndexReadsBatchTheirGetsWhenSeveralChunksExist) {
+  // Ids up to 20 chunks: more than single point reads cover, fewer than the
+  // iterator takes over at (ReadIndexedReadsKeyByKeyWhenManyChunksExist).
   std::vector<EntryId> ids;
   for (EntryId c = 0; c < 20; c += 3) ids.push_back(c * 65536 + 7);
   PutEntries(*store_, ids);
