@@ -72,6 +72,28 @@ class GroupCommitTest : public ::testing::Test {
   }
   // One meta key per write keeps the test about commits, not entries.
   static std::string Key(int i) { return "gc-test-" + std::to_string(i); }
+  // `count` deferred commits of one key each, in order.
+  static std::vector<CommitTicket> CommitDeferredKeys(Store& store, int count) {
+    std::vector<CommitTicket> tickets;
+    for (int i = 0; i < count; ++i) {
+      auto txn = store.BeginWrite();
+      txn.PutMeta(Key(i), "v");
+      auto ticket = txn.CommitDeferred();
+      EXPECT_TRUE(ticket.ok()) << ticket.status().ToString();
+      tickets.push_back(ticket.ok() ? *ticket : CommitTicket{});
+    }
+    return tickets;
+  }
+  // Waits for every ticket at once, one thread each.
+  static std::vector<Status> WaitConcurrently(Store& store, const std::vector<CommitTicket>& tickets) {
+    std::vector<Status> results(tickets.size());
+    std::vector<std::thread> waiters;
+    for (size_t i = 0; i < tickets.size(); ++i) {
+      waiters.emplace_back([&, i] { results[i] = store.WaitDurable(tickets[i]); });
+    }
+    for (auto& th : waiters) th.join();
+    return results;
+  }
 
   simplead::testing::TempDir dir_;
   std::shared_ptr<WalSyncFaultFs> fault_fs_ = std::make_shared<WalSyncFaultFs>();
@@ -116,23 +138,10 @@ TEST_F(GroupCommitTest, OneSyncCoversEveryWriteMadeBeforeIt) {
   constexpr int kCommits = 8;
   auto store = MustOpen(Options());
   ASSERT_NE(store, nullptr);
-  std::vector<CommitTicket> tickets;
-  for (int i = 0; i < kCommits; ++i) {
-    auto txn = store->BeginWrite();
-    txn.PutMeta(Key(i), "v");
-    auto ticket = txn.CommitDeferred();
-    ASSERT_TRUE(ticket.ok()) << ticket.status().ToString();
-    EXPECT_GT(ticket->sequence, 0u);
-    tickets.push_back(*ticket);
-  }
+  std::vector<CommitTicket> tickets = CommitDeferredKeys(*store, kCommits);
+  for (const CommitTicket& ticket : tickets) EXPECT_GT(ticket.sequence, 0u);
   // Whichever waiter leads syncs past every ticket; the rest share it.
-  std::vector<Status> results(kCommits);
-  std::vector<std::thread> waiters;
-  for (int i = 0; i < kCommits; ++i) {
-    waiters.emplace_back([&, i] { results[i] = store->WaitDurable(tickets[i]); });
-  }
-  for (auto& th : waiters) th.join();
-  for (const Status& st : results) EXPECT_TRUE(st.ok()) << st.ToString();
+  for (const Status& st : WaitConcurrently(*store, tickets)) EXPECT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(store->wal_sync_count(), 1u);
 }
 
@@ -140,22 +149,11 @@ TEST_F(GroupCommitTest, SyncFailureReachesEveryWaiterAndRefusesLaterWrites) {
   constexpr int kCommits = 5;
   auto store = MustOpen(Options());
   ASSERT_NE(store, nullptr);
-  std::vector<CommitTicket> tickets;
-  for (int i = 0; i < kCommits; ++i) {
-    auto txn = store->BeginWrite();
-    txn.PutMeta(Key(i), "v");
-    auto ticket = txn.CommitDeferred();
-    ASSERT_TRUE(ticket.ok());
-    tickets.push_back(*ticket);
-  }
+  std::vector<CommitTicket> tickets = CommitDeferredKeys(*store, kCommits);
   fault_fs_->fail_wal_syncs = true;
-  std::vector<Status> results(kCommits);
-  std::vector<std::thread> waiters;
-  for (int i = 0; i < kCommits; ++i) {
-    waiters.emplace_back([&, i] { results[i] = store->WaitDurable(tickets[i]); });
+  for (const Status& st : WaitConcurrently(*store, tickets)) {
+    EXPECT_EQ(st.code(), ResultCode::kUnavailable) << st.ToString();
   }
-  for (auto& th : waiters) th.join();
-  for (const Status& st : results) EXPECT_EQ(st.code(), ResultCode::kUnavailable) << st.ToString();
   EXPECT_EQ(store->wal_sync_count(), 1u);
 
   // Sticky: even once syncs would work again.
