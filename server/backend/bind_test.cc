@@ -6,6 +6,7 @@
 
 #include "server/backend/directory.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/test_directory.h"
 
 namespace simplead::backend {
 namespace {
@@ -15,19 +16,10 @@ constexpr const char* kSuffix = "dc=example,dc=com";
 class CheapBindTest : public ::testing::Test {
  protected:
   void Open(auth::HashScheme scheme) {
-    auto schema = schema::Schema::LoadDirectory(SIMPLEAD_SCHEMA_DIR);
-    ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-    DirectoryOptions options;
-    options.store.path = dir_.path() + "/db";
-    options.store.sync_writes = false;
-    options.suffix = kSuffix;
-    options.ad_mode = false;
+    DirectoryOptions options = testing::FastDirectoryOptions(dir_.path(), kSuffix, /*ad_mode=*/false);
     options.hash_params.scheme = scheme;
-    options.hash_params.argon2_memory_kib = 1024;
-    options.hash_params.argon2_iterations = 1;
-    auto directory = Directory::Open(options, *schema, clock_);
-    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-    directory_ = std::move(*directory);
+    directory_ = testing::OpenTestDirectory(options, clock_);
+    ASSERT_NE(directory_, nullptr);
     ASSERT_TRUE(directory_->Provision({"Admin-Pass-1", "cn=admin,dc=example,dc=com"}).ok());
     ASSERT_TRUE(directory_
                     ->Add(Principal::Internal(),

@@ -6,6 +6,7 @@
 
 #include "lib/ldap/dn.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/test_directory.h"
 
 namespace simplead::backend {
 namespace {
@@ -15,20 +16,11 @@ constexpr const char* kSuffix = "DC=corp,DC=example,DC=com";
 class DirectoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto schema = schema::Schema::LoadDirectory(SIMPLEAD_SCHEMA_DIR);
-    ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-    DirectoryOptions options;
-    options.store.path = dir_.path() + "/db";
-    options.store.sync_writes = false;
-    options.suffix = kSuffix;
-    options.ad_mode = true;
+    DirectoryOptions options = testing::FastDirectoryOptions(dir_.path(), kSuffix, /*ad_mode=*/true);
     options.domain_fqdn = "corp.example.com";
     options.netbios = "CORP";
-    options.hash_params.argon2_memory_kib = 1024;
-    options.hash_params.argon2_iterations = 1;
-    auto directory = Directory::Open(options, *schema, clock_);
-    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-    directory_ = std::move(*directory);
+    directory_ = testing::OpenTestDirectory(options, clock_);
+    ASSERT_NE(directory_, nullptr);
     ASSERT_TRUE(directory_->Provision({"Admin-Pass-1", ""}).ok());
   }
 

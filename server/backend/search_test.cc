@@ -7,6 +7,7 @@
 #include "lib/ldap/filter.h"
 #include "server/backend/directory.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/test_directory.h"
 
 namespace simplead::backend {
 namespace {
@@ -16,18 +17,9 @@ constexpr const char* kSuffix = "dc=example,dc=com";
 class CheapSearchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto schema = schema::Schema::LoadDirectory(SIMPLEAD_SCHEMA_DIR);
-    ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-    DirectoryOptions options;
-    options.store.path = dir_.path() + "/db";
-    options.store.sync_writes = false;
-    options.suffix = kSuffix;
-    options.ad_mode = false;
-    options.hash_params.argon2_memory_kib = 1024;
-    options.hash_params.argon2_iterations = 1;
-    auto directory = Directory::Open(options, *schema, clock_);
-    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-    directory_ = std::move(*directory);
+    directory_ = testing::OpenTestDirectory(testing::FastDirectoryOptions(dir_.path(), kSuffix, /*ad_mode=*/false),
+                                            clock_);
+    ASSERT_NE(directory_, nullptr);
     ASSERT_TRUE(directory_->Provision({"Admin-Pass-1", "cn=admin,dc=example,dc=com"}).ok());
     ASSERT_TRUE(Add("ou=people," + std::string(kSuffix), {{"objectClass", {"organizationalUnit"}}, {"ou", {"people"}}})
                     .ok());
