@@ -400,6 +400,11 @@ struct Store::Impl {
   // attribute, key), in chunk order; fn returns false to stop.
   Status ForEachChunk(IndexKind kind, std::string_view attribute, std::string_view key,
                       const std::function<bool(uint64_t, std::string_view)>& fn) const;
+  // One RocksDB MultiGet of chunks 0..chunks-1 of every exact-key prefix;
+  // calls fn(prefix index, chunk, value) for each non-empty chunk, in
+  // (prefix, chunk) order, until fn returns false.
+  Status MultiGetChunks(const std::vector<std::string>& prefixes, uint64_t chunks,
+                        const std::function<bool(size_t, uint64_t, std::string_view)>& fn) const;
 
   Result<std::optional<StoredEntry>> Get(EntryId id);
   Result<std::shared_ptr<const StoredEntry>> GetShared(EntryId id);
@@ -423,6 +428,40 @@ struct Store::Impl {
     return Status::Ok();
   }
 };
+
+Status Store::Impl::MultiGetChunks(const std::vector<std::string>& prefixes, uint64_t chunks,
+                                   const std::function<bool(size_t, uint64_t, std::string_view)>& fn) const {
+  // Keys sorted as RocksDB orders them (bytewise), so MultiGet need not sort;
+  // `order` maps each sorted key back to its (prefix, chunk).
+  std::vector<std::string> keys;
+  keys.reserve(prefixes.size() * chunks);
+  for (const std::string& prefix : prefixes) {
+    for (uint64_t c = 0; c < chunks; ++c) {
+      keys.push_back(prefix);
+      keys::PutFixed64BE(&keys.back(), c);
+    }
+  }
+  std::vector<size_t> order(keys.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (size_t i : order) slices.emplace_back(keys[i]);
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db->MultiGet(rocksdb::ReadOptions(), index, slices.size(), slices.data(), values.data(), statuses.data(),
+               /*sorted_input=*/true);
+  std::vector<size_t> slot(keys.size());  // key index -> its place in the sorted batch
+  for (size_t j = 0; j < order.size(); ++j) slot[order[j]] = j;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const size_t j = slot[i];
+    if (statuses[j].IsNotFound()) continue;
+    if (!statuses[j].ok()) return FromRocks(statuses[j], "index get");
+    if (values[j].empty()) continue;
+    if (!fn(i / chunks, i % chunks, View(values[j]))) return Status::Ok();
+  }
+  return Status::Ok();
+}
 
 Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std::string_view key,
                                  const std::function<bool(uint64_t, std::string_view)>& fn) const {
@@ -451,24 +490,7 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
     // Up to 4M ids: one batched read. Most chunk keys of a rare value do not
     // exist and the bloom filters answer for them; an iterator would instead
     // seek in every level (at 1M users: 13 % of an equality search).
-    std::vector<std::string> keys(chunks, prefix);
-    std::vector<rocksdb::Slice> slices;
-    slices.reserve(chunks);
-    for (uint64_t c = 0; c < chunks; ++c) {
-      keys::PutFixed64BE(&keys[c], c);
-      slices.emplace_back(keys[c]);
-    }
-    std::vector<rocksdb::PinnableSlice> values(chunks);
-    std::vector<rocksdb::Status> statuses(chunks);
-    db->MultiGet(rocksdb::ReadOptions(), index, chunks, slices.data(), values.data(), statuses.data(),
-                 /*sorted_input=*/true);
-    for (uint64_t c = 0; c < chunks; ++c) {
-      if (statuses[c].IsNotFound()) continue;
-      if (!statuses[c].ok()) return FromRocks(statuses[c], "index get");
-      if (values[c].empty()) continue;
-      if (!fn(c, View(values[c]))) return Status::Ok();
-    }
-    return Status::Ok();
+    return MultiGetChunks({prefix}, chunks, [&](size_t, uint64_t c, std::string_view value) { return fn(c, value); });
   }
   Status bad;
   Status st = ScanPrefix(index, prefix, true, [&](std::string_view k, std::string_view value) {
@@ -1079,34 +1101,13 @@ Status Store::ReadIndexed(IndexKind kind, std::string_view attribute, const std:
     }
     return Status::Ok();
   }
-  // Keys sorted as RocksDB orders them (bytewise), so MultiGet need not sort.
-  std::vector<std::pair<std::string, std::pair<size_t, uint64_t>>> wanted;
-  wanted.reserve(chunks * keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    std::string prefix = keys::IndexExactPrefix(kind, attribute, keys[i]);
-    for (uint64_t c = 0; c < chunks; ++c) {
-      std::string k = prefix;
-      keys::PutFixed64BE(&k, c);
-      wanted.push_back({std::move(k), {i, c}});
-    }
-  }
-  std::sort(wanted.begin(), wanted.end());
-  std::vector<rocksdb::Slice> slices;
-  slices.reserve(wanted.size());
-  for (const auto& w : wanted) slices.emplace_back(w.first);
-  std::vector<rocksdb::PinnableSlice> values(wanted.size());
-  std::vector<rocksdb::Status> statuses(wanted.size());
-  impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->index, slices.size(), slices.data(), values.data(),
-                      statuses.data(), /*sorted_input=*/true);
-  for (size_t j = 0; j < wanted.size(); ++j) {
-    if (statuses[j].IsNotFound()) continue;
-    if (!statuses[j].ok()) return FromRocks(statuses[j], "index get");
-    if (values[j].empty()) continue;
-    auto [i, c] = wanted[j].second;
-    (*lists)[i].chunks.emplace_back(c, values[j].ToString());
-  }
-  for (auto& list : *lists) std::sort(list.chunks.begin(), list.chunks.end());
-  return Status::Ok();
+  std::vector<std::string> prefixes;
+  prefixes.reserve(keys.size());
+  for (const std::string& key : keys) prefixes.push_back(keys::IndexExactPrefix(kind, attribute, key));
+  return impl_->MultiGetChunks(prefixes, chunks, [&](size_t i, uint64_t c, std::string_view value) {
+    (*lists)[i].chunks.emplace_back(c, std::string(value));
+    return true;
+  });
 }
 
 Status Store::ForEachChange(std::string_view after_csn, const std::function<bool(const ChangeRecord&)>& fn) const {
