@@ -21,12 +21,14 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing: ${missing[*]}" >&2
-SUDO=""
+# As root nothing is prefixed; otherwise sudo, keeping the environment (-E) so
+# that DEBIAN_FRONTEND reaches apt-get.
+as_root=()
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  SUDO="sudo"
+  as_root=(sudo -E)
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+"${as_root[@]}" apt-get update -qq
 # slapd's package must not ask questions; its own service is never used (tests run private instances).
-$SUDO -E apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
