@@ -214,6 +214,92 @@ class EntryCache {
   Shard shards_[kShards];
 };
 
+// A bounded LRU of normalized DN -> entry id (the dn2id column family), so
+// that a bind or base read by DN skips a RocksDB Get. Sharded by DN hash and
+// bounded per shard in estimated bytes; only found DNs are cached. The same
+// per-shard epoch as in EntryCache keeps a read that raced a commit from
+// caching what the commit replaced: commits invalidate the DNs they wrote
+// after their write is visible.
+class DnCache {
+ public:
+  explicit DnCache(size_t max_bytes) : max_bytes_(max_bytes / kShards) {}
+
+  bool enabled() const { return max_bytes_ > 0; }
+
+  std::optional<EntryId> Lookup(std::string_view dn, uint64_t* epoch) {
+    Shard& s = shard(dn);
+    std::lock_guard lock(s.mu);
+    *epoch = s.epoch;
+    auto it = s.map.find(dn);
+    if (it == s.map.end()) return std::nullopt;
+    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    return it->second->id;
+  }
+
+  void Insert(std::string_view dn, EntryId id, uint64_t epoch) {
+    const size_t charge = Charge(dn);
+    Shard& s = shard(dn);
+    std::lock_guard lock(s.mu);
+    if (s.epoch != epoch || charge > max_bytes_) return;
+    if (s.map.contains(dn)) return;  // another reader of the same epoch got there first
+    s.lru.push_front(Record{std::string(dn), id});
+    s.map.emplace(s.lru.front().dn, s.lru.begin());  // keyed by the list node's own string
+    s.bytes += charge;
+    while (s.bytes > max_bytes_) {
+      s.bytes -= Charge(s.lru.back().dn);
+      s.map.erase(s.lru.back().dn);
+      s.lru.pop_back();
+    }
+  }
+
+  void Invalidate(std::string_view dn) {
+    Shard& s = shard(dn);
+    std::lock_guard lock(s.mu);
+    ++s.epoch;
+    auto it = s.map.find(dn);
+    if (it == s.map.end()) return;
+    auto node = it->second;
+    s.map.erase(it);
+    s.bytes -= Charge(node->dn);
+    s.lru.erase(node);
+  }
+
+  size_t Size() {
+    size_t n = 0;
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mu);
+      n += s.lru.size();
+    }
+    return n;
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Record {
+    std::string dn;
+    EntryId id;
+  };
+  using Lru = std::list<Record>;
+  // The DN's heap buffer, the list node, the map node (next link, cached
+  // hash, string_view key, list iterator) and its bucket pointer.
+  static size_t Charge(std::string_view dn) {
+    static const size_t kInline = std::string().capacity();
+    return (dn.size() > kInline ? MallocChunk(dn.size() + 1) : 0) + MallocChunk(2 * sizeof(void*) + sizeof(Record)) +
+           MallocChunk(2 * sizeof(void*) + sizeof(std::string_view) + sizeof(Lru::iterator)) + sizeof(void*);
+  }
+  struct Shard {
+    std::mutex mu;
+    uint64_t epoch = 0;
+    size_t bytes = 0;
+    Lru lru;
+    std::unordered_map<std::string_view, Lru::iterator> map;
+  };
+  Shard& shard(std::string_view dn) { return shards_[std::hash<std::string_view>{}(dn) % kShards]; }
+
+  size_t max_bytes_;
+  Shard shards_[kShards];
+};
+
 bool Lz4Supported() {
   auto supported = rocksdb::GetSupportedCompressions();
   return std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end();
@@ -355,7 +441,8 @@ class WalSyncer {
 // ---- Store::Impl ------------------------------------------------------------
 
 struct Store::Impl {
-  explicit Impl(const StoreOptions& o) : options(o), cache(o.entry_cache_entries, o.entry_cache_bytes) {}
+  explicit Impl(const StoreOptions& o)
+      : options(o), cache(o.entry_cache_entries, o.entry_cache_bytes), dn_cache(o.dn_cache_bytes) {}
   ~Impl() {
     if (db == nullptr) return;
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -379,6 +466,7 @@ struct Store::Impl {
   // A format-1 store opened read-only: its index is not readable.
   bool legacy_index = false;
   EntryCache cache;
+  mutable DnCache dn_cache;  // FindId is a const read
   WalSyncer syncer;  // group commit
 
   // How many chunks an index key can have: every id ever allocated or
@@ -528,12 +616,17 @@ Result<std::optional<StoredEntry>> Store::Impl::Get(EntryId id) {
 }
 
 Result<std::optional<EntryId>> Store::Impl::FindId(std::string_view normalized_dn) const {
+  uint64_t epoch = 0;
+  if (dn_cache.enabled()) {
+    if (auto hit = dn_cache.Lookup(normalized_dn, &epoch)) return hit;
+  }
   rocksdb::PinnableSlice value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), dn2id, ToSlice(normalized_dn), &value);
   if (s.IsNotFound()) return std::optional<EntryId>();
   if (!s.ok()) return FromRocks(s, "store dn lookup");
   auto id = keys::ParseEntryKey(View(value));
   if (!id) return InternalError("corrupt dn2id record for '" + std::string(normalized_dn) + "'");
+  if (dn_cache.enabled()) dn_cache.Insert(normalized_dn, *id, epoch);
   return std::optional<EntryId>(*id);
 }
 
@@ -715,6 +808,7 @@ Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
   rocksdb::Status st = s.db->Write(wo, &batch);
   if (st.ok()) {
     for (const auto& [id, record] : entries) s.cache.Invalidate(id);
+    for (const auto& [dn, id] : dn2id) s.dn_cache.Invalidate(dn);
     uint64_t next = max_id_plus_one;
     if (next > 0) {
       // Writers are serialised by the caller; max() guards against ids chosen
@@ -1135,6 +1229,7 @@ Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
 }
 
 EntryCacheUsage Store::entry_cache_usage() const { return impl_->cache.Usage(); }
+size_t Store::dn_cache_size() const { return impl_->dn_cache.Size(); }
 
 WriteTxn Store::BeginWrite() { return WriteTxn(std::make_unique<WriteTxn::Impl>(impl_.get())); }
 

@@ -57,6 +57,9 @@ struct StoreOptions {
   // counted with EstimateEntryBytes.
   size_t entry_cache_entries = 20000;
   size_t entry_cache_bytes = 64 * 1024 * 1024;
+  // The DN -> id cache (LRU of found dn2id lookups, 16 shards) in estimated
+  // heap bytes, about 150 per typical DN; 0 disables it.
+  size_t dn_cache_bytes = 16 * 1024 * 1024;
   // Offline bulk load (simplead-admin import into a stopped server only):
   // commits skip the WAL and ignore sync_writes, automatic compactions are
   // off and all column families flush together (atomic flush). Flush() must
@@ -224,6 +227,8 @@ class Store {
   Result<std::optional<std::string>> GetMeta(std::string_view key) const;
 
   EntryCacheUsage entry_cache_usage() const;
+  // DNs the DN -> id cache holds now.
+  size_t dn_cache_size() const;
 
   WriteTxn BeginWrite();
 

@@ -657,6 +657,150 @@ TEST(EntryCacheBytesTest, ZeroEntriesDisablesTheCacheToo) {
   EXPECT_EQ(store->entry_cache_usage().entries, 0u);
 }
 
+// ---- DN -> id cache ------------------------------------------------------------
+
+// RocksDB key comparisons (its per-thread perf context) made by one FindId:
+// none when the DN cache answers.
+uint64_t FindIdComparisons(Store& store, std::string_view dn, std::optional<EntryId>* found) {
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  auto id = store.FindId(Norm(dn));
+  uint64_t n = rocksdb::get_perf_context()->user_key_comparison_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_TRUE(id.ok()) << id.status().ToString();
+  *found = id.ok() ? *id : std::nullopt;
+  return n;
+}
+
+TEST(DnCacheTest, SecondLookupOfADnSkipsRocksDb) {
+  TempDir dir;
+  auto store = MustOpen(Options(dir.path()));
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 20);
+  std::optional<EntryId> found;
+  EXPECT_GT(FindIdComparisons(*store, "uid=user7,ou=people,dc=example,dc=com", &found), 0u);
+  EXPECT_EQ(found, std::optional<EntryId>(7));
+  EXPECT_EQ(FindIdComparisons(*store, "uid=user7,ou=people,dc=example,dc=com", &found), 0u);
+  EXPECT_EQ(found, std::optional<EntryId>(7));
+  EXPECT_EQ(store->dn_cache_size(), 1u);
+  // A DN that does not exist is not cached: an add may create it.
+  EXPECT_GT(FindIdComparisons(*store, "uid=nobody,ou=people,dc=example,dc=com", &found), 0u);
+  EXPECT_EQ(found, std::nullopt);
+  EXPECT_EQ(store->dn_cache_size(), 1u);
+}
+
+TEST(DnCacheTest, CommitsDropTheDnsTheyWrite) {
+  TempDir dir;
+  auto store = MustOpen(Options(dir.path()));
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 5);
+  const std::string dn3 = "uid=user3,ou=people,dc=example,dc=com";
+  const std::string renamed = "uid=renamed,ou=people,dc=example,dc=com";
+  ASSERT_EQ(*store->FindId(Norm(dn3)), std::optional<EntryId>(3));  // now cached
+  // Delete, then the same DN again under a new id.
+  auto txn = store->BeginWrite();
+  txn.DeleteEntry(3, kNoEntry, Norm(dn3));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*store->FindId(Norm(dn3)), std::nullopt);
+  txn.PutEntry(42, kNoEntry, Norm(dn3), MakeUser(3));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*store->FindId(Norm(dn3)), std::optional<EntryId>(42));
+  // A rename, as modrdn writes it: the old DN goes, the new one maps to the id.
+  ASSERT_EQ(*store->FindId(Norm(dn3)), std::optional<EntryId>(42));
+  ldap::Entry moved = MakeUser(3);
+  moved.set_dn(*ldap::Dn::Parse(renamed));
+  txn.DeleteEntry(42, kNoEntry, Norm(dn3));
+  txn.PutEntry(42, kNoEntry, Norm(renamed), moved);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*store->FindId(Norm(dn3)), std::nullopt);
+  EXPECT_EQ(*store->FindId(Norm(renamed)), std::optional<EntryId>(42));
+}
+
+TEST(DnCacheTest, NeverHoldsMoreThanItsBudgetAndZeroDisablesIt) {
+  TempDir dir;
+  StoreOptions o = Options(dir.path());
+  o.dn_cache_bytes = 16 * 1024;  // 1 KiB a shard: a few DNs each
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  constexpr int kUsers = 400;
+  PutUsers(*store, kUsers);
+  for (int n = 1; n <= kUsers; ++n) {
+    auto id = store->FindId(Norm("uid=user" + std::to_string(n) + ",ou=people,dc=example,dc=com"));
+    ASSERT_TRUE(id.ok());
+    ASSERT_EQ(*id, std::optional<EntryId>(n));
+  }
+  EXPECT_GT(store->dn_cache_size(), 0u);
+  EXPECT_LT(store->dn_cache_size(), 200u);  // about 150 bytes a DN: ~100 fit
+  store.reset();
+
+  o.dn_cache_bytes = 0;
+  store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  std::optional<EntryId> found;
+  EXPECT_GT(FindIdComparisons(*store, "uid=user9,ou=people,dc=example,dc=com", &found), 0u);
+  EXPECT_GT(FindIdComparisons(*store, "uid=user9,ou=people,dc=example,dc=com", &found), 0u);
+  EXPECT_EQ(found, std::optional<EntryId>(9));
+  EXPECT_EQ(store->dn_cache_size(), 0u);
+}
+
+// Readers racing renames never get an id for a DN after the commit that
+// moved it away has returned (the epoch check in DnCache::Insert).
+TEST(DnCacheTest, ConcurrentReadersNeverSeeADnAfterItsRename) {
+  TempDir dir;
+  auto store = MustOpen(Options(dir.path()));
+  ASSERT_NE(store, nullptr);
+  const std::string a = Norm("cn=a,dc=example,dc=com");
+  const std::string b = Norm("cn=b,dc=example,dc=com");
+  {
+    auto txn = store->BeginWrite();
+    txn.PutEntry(1, kNoEntry, a, MakeEntry("cn=a,dc=example,dc=com", "a"));
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  constexpr int kRenames = 200;
+  // Renames begun and finished: with both equal to k the entry is at a
+  // (k even) or at b (k odd), and nothing is being written.
+  std::atomic<int> started{0};
+  std::atomic<int> committed{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> stale{0};
+  std::atomic<int> checked{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 200000 && !done.load(); ++i) {
+        // Looks up both DNs (lookups during a commit are what could cache a
+        // stale id); judges only those made while nothing was being written.
+        int before = committed.load();
+        bool quiet = started.load() == before;
+        const std::string& gone = before % 2 == 0 ? b : a;  // where the entry is not
+        (void)store->FindId(i % 2 == 0 ? a : b);
+        auto id = store->FindId(gone);
+        if (!quiet || started.load() != before) continue;
+        ++checked;
+        if (!id.ok() || id->has_value()) ++stale;
+      }
+    });
+  }
+  for (int i = 0; i < kRenames; ++i) {
+    const std::string& from = i % 2 == 0 ? a : b;
+    const std::string& to = i % 2 == 0 ? b : a;
+    auto txn = store->BeginWrite();
+    txn.DeleteEntry(1, kNoEntry, from);
+    txn.PutEntry(1, kNoEntry, to, MakeEntry(i % 2 == 0 ? "cn=b,dc=example,dc=com" : "cn=a,dc=example,dc=com", "x"));
+    started.fetch_add(1);
+    ASSERT_TRUE(txn.Commit().ok());
+    committed.fetch_add(1);
+    // Both DNs cached again before the next rename, so each commit must
+    // invalidate a cached DN.
+    (void)store->FindId(a);
+    (void)store->FindId(b);
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(stale.load(), 0);
+  EXPECT_GT(checked.load(), 0);
+}
+
 TEST(StoreOpenTest, MissingStoreWithoutCreateFails) {
   TempDir dir;
   StoreOptions o = Options(dir.path());
