@@ -58,7 +58,8 @@ Result<uint8_t> SealedValueFormat(std::string_view sealed) {
 SecretSealer::SecretSealer(Kms& kms, Caller caller, std::string key_id, const Clock& clock,
                            DataKeyCacheOptions options)
     : kms_(kms), crypto_(MakeCryptoKit()), caller_(std::move(caller)), key_id_(std::move(key_id)), clock_(clock),
-      options_(options), encrypt_cache_(options.max_entries), decrypt_cache_(options.max_entries) {}
+      options_(options), encrypt_cache_(options.max_entries), decrypt_cache_(options.max_entries),
+      opened_cache_(options.max_opened_values) {}
 
 Result<SecureBytes> SecretSealer::ValueKey(const SecureBytes& data_key, std::string_view salt,
                                            std::string_view canonical_context) const {
@@ -82,14 +83,16 @@ Result<SecureBytes> SecretSealer::GcmOpen(const SecureBytes& key, std::string_vi
   return AesGcmOpen(key, nonce, ciphertext, aad);
 }
 
-SecretSealer::Entry* SecretSealer::Cache::Find(const std::string& key) {
+template <typename Value>
+Value* SecretSealer::Cache<Value>::Find(const std::string& key) {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second.second);
   return &it->second.first;
 }
 
-void SecretSealer::Cache::Put(const std::string& key, Entry entry) {
+template <typename Value>
+void SecretSealer::Cache<Value>::Put(const std::string& key, Value entry) {
   Erase(key);
   if (max_entries_ == 0) return;
   while (map_.size() >= max_entries_) {
@@ -100,14 +103,16 @@ void SecretSealer::Cache::Put(const std::string& key, Entry entry) {
   map_.emplace(key, std::make_pair(std::move(entry), lru_.begin()));
 }
 
-void SecretSealer::Cache::Erase(const std::string& key) {
+template <typename Value>
+void SecretSealer::Cache<Value>::Erase(const std::string& key) {
   auto it = map_.find(key);
   if (it == map_.end()) return;
   lru_.erase(it->second.second);
   map_.erase(it);
 }
 
-void SecretSealer::Cache::Clear() {
+template <typename Value>
+void SecretSealer::Cache<Value>::Clear() {
   map_.clear();
   lru_.clear();
 }
@@ -116,9 +121,10 @@ void SecretSealer::ClearCache() {
   std::lock_guard lock(mu_);
   encrypt_cache_.Clear();
   decrypt_cache_.Clear();
+  opened_cache_.Clear();
 }
 
-bool SecretSealer::Fresh(const Entry& e) const { return clock_.Now() - e.created < options_.max_age; }
+bool SecretSealer::Fresh(Clock::TimePoint created) const { return clock_.Now() - created < options_.max_age; }
 
 bool SecretSealer::KeyEnabled() {
   auto state = kms_.KeyStateOf(key_id_);
@@ -143,7 +149,7 @@ Result<std::string> SecretSealer::Seal(std::string_view plaintext, const Encrypt
     Entry* e = encrypt_cache_.Find(cache_key);
     if (e != nullptr) {
       auto current = kms_.CurrentKeyVersionOf(key_id_);
-      if (!Fresh(*e) || e->uses >= options_.max_messages_per_data_key || !KeyEnabled() || !current.ok() ||
+      if (!Fresh(e->created) || e->uses >= options_.max_messages_per_data_key || !KeyEnabled() || !current.ok() ||
           e->key_version < *current) {
         encrypt_cache_.Erase(cache_key);
         e = nullptr;
@@ -189,13 +195,26 @@ std::string DecryptCacheKey(std::string_view encrypted_data_key, const std::stri
   cache_key += canonical_context;
   return cache_key;
 }
+
+// The whole sealed value and its context, the part unique to the value
+// (salt, nonce, ciphertext and tag) first: keys under one data key share
+// their header, and the map compares keys from the front.
+std::string OpenedCacheKey(const SealedParts& p, std::string_view sealed, const std::string& canonical_context) {
+  std::string key;
+  key.reserve(sealed.size() + 4 + canonical_context.size());
+  key += sealed.substr(3 + p.encrypted_data_key.size());
+  key += sealed.substr(0, 3 + p.encrypted_data_key.size());
+  AppendU32(key, static_cast<uint32_t>(canonical_context.size()));
+  key += canonical_context;
+  return key;
+}
 }  // namespace
 
 Result<SecureBytes> SecretSealer::DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
-                                             const std::string& canonical_context) {
+                                             const std::string& canonical_context, Clock::TimePoint* cached_at) {
   std::string cache_key = DecryptCacheKey(encrypted_data_key, canonical_context);
   Entry* e = decrypt_cache_.Find(cache_key);
-  if (e != nullptr && (!Fresh(*e) || !KeyEnabled())) {
+  if (e != nullptr && (!Fresh(e->created) || !KeyEnabled())) {
     decrypt_cache_.Erase(cache_key);
     e = nullptr;
   }
@@ -205,6 +224,7 @@ Result<SecureBytes> SecretSealer::DataKeyFor(std::string_view encrypted_data_key
                                         d.key_version});
     e = decrypt_cache_.Find(cache_key);
   }
+  *cached_at = e->created;
   return e->data_key;
 }
 
@@ -217,28 +237,39 @@ Status SecretSealer::AuditedMismatch() {
 Result<SecureBytes> SecretSealer::Open(std::string_view sealed, const EncryptionContext& context) {
   SIMPLEAD_ASSIGN_OR_RETURN(SealedParts p, Split(sealed));
   std::string ctx = CanonicalContext(context);
+  std::string opened_key = OpenedCacheKey(p, sealed, ctx);
   bool derived = p.format == kFormatDerivedKey;
-  EncryptionContext key_context = derived ? DataKeyContext(context) : context;
   SecureBytes data_key;
+  Clock::TimePoint key_cached_at;
   {
     std::lock_guard lock(mu_);
-    SIMPLEAD_ASSIGN_OR_RETURN(data_key,
-                              DataKeyFor(p.encrypted_data_key, key_context, derived ? CanonicalContext(key_context) : ctx));
+    // The same checks a cached data key passes (fresh, CMK enabled), so a
+    // disabled key fails closed here too.
+    if (OpenedValue* hit = opened_cache_.Find(opened_key)) {
+      if (Fresh(hit->created) && KeyEnabled()) return hit->plaintext;
+      opened_cache_.Erase(opened_key);
+    }
+    EncryptionContext key_context = derived ? DataKeyContext(context) : context;
+    SIMPLEAD_ASSIGN_OR_RETURN(data_key, DataKeyFor(p.encrypted_data_key, key_context,
+                                                   derived ? CanonicalContext(key_context) : ctx, &key_cached_at));
   }
   std::string aad;
   aad.reserve(p.header.size() + ctx.size());
   aad += p.header;
   aad += ctx;
-  if (!derived) {
-    auto plaintext = GcmOpen(data_key, p.nonce, p.ciphertext, aad);
+  Result<SecureBytes> plaintext = SecureBytes();
+  if (derived) {
+    SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes value_key, ValueKey(data_key, p.salt, ctx));
+    plaintext = GcmOpen(value_key, p.nonce, p.ciphertext, aad);
+    if (!plaintext.ok()) return AuditedMismatch();
+  } else {
+    plaintext = GcmOpen(data_key, p.nonce, p.ciphertext, aad);
     if (!plaintext.ok()) {
       return KmsStatus(KmsError::kInvalidCiphertext, "sealed value does not match its encryption context");
     }
-    return plaintext;
   }
-  SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes value_key, ValueKey(data_key, p.salt, ctx));
-  auto plaintext = GcmOpen(value_key, p.nonce, p.ciphertext, aad);
-  if (!plaintext.ok()) return AuditedMismatch();
+  std::lock_guard lock(mu_);
+  opened_cache_.Put(opened_key, OpenedValue{*plaintext, key_cached_at});
   return plaintext;
 }
 
@@ -250,7 +281,7 @@ bool SecretSealer::OpensFromCache(std::string_view sealed, const EncryptionConte
       DecryptCacheKey(p->encrypted_data_key, CanonicalContext(derived ? DataKeyContext(context) : context));
   std::lock_guard lock(mu_);
   Entry* e = decrypt_cache_.Find(cache_key);
-  return e != nullptr && Fresh(*e) && KeyEnabled();
+  return e != nullptr && Fresh(e->created) && KeyEnabled();
 }
 
 Result<std::string> SecretSealer::Rewrap(std::string_view sealed, const EncryptionContext& context) {

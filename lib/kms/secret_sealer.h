@@ -54,6 +54,11 @@ struct DataKeyCacheOptions {
   size_t max_entries = 1024;                      // per cache
   std::chrono::seconds max_age{300};
   uint64_t max_messages_per_data_key = 1000;      // Seal reuse bound
+  // Opened values kept (by sealed bytes and context), so a repeated Open of
+  // the same value skips the per-value key derivation and decryption. A hit
+  // is honoured under the same rules as the data key that opened it: while
+  // that key's cache entry would still be fresh and the CMK is Enabled.
+  size_t max_opened_values = 16384;
   // Keys of a value's context that also bind its (shared) data key.
   std::vector<std::string> data_key_context_keys = {"directory"};
 };
@@ -95,26 +100,34 @@ class SecretSealer {
     uint64_t uses = 0;
     uint32_t key_version = 0;
   };
+  // An opened value and when the data key that opened it was cached (the
+  // value is not kept longer than that key would be).
+  struct OpenedValue {
+    SecureBytes plaintext;
+    Clock::TimePoint created;
+  };
   // A small LRU map bounded in size; entries also expire by age.
+  template <typename Value>
   class Cache {
    public:
     explicit Cache(size_t max_entries) : max_entries_(max_entries) {}
-    Entry* Find(const std::string& key);
-    void Put(const std::string& key, Entry entry);
+    Value* Find(const std::string& key);
+    void Put(const std::string& key, Value entry);
     void Erase(const std::string& key);
     void Clear();
 
    private:
     size_t max_entries_;
     std::list<std::string> lru_;  // most recent first
-    std::map<std::string, std::pair<Entry, std::list<std::string>::iterator>> map_;
+    std::map<std::string, std::pair<Value, std::list<std::string>::iterator>> map_;
   };
 
   EncryptionContext DataKeyContext(const EncryptionContext& context) const;
-  bool Fresh(const Entry& e) const;
-  // Require mu_. The cached (or newly decrypted) data key of a value.
+  bool Fresh(Clock::TimePoint created) const;
+  // Require mu_. The cached (or newly decrypted) data key of a value, and
+  // when it entered the cache.
   Result<SecureBytes> DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
-                                 const std::string& canonical_context);
+                                 const std::string& canonical_context, Clock::TimePoint* cached_at);
   bool KeyEnabled();
   // Audits a value that failed to open under a good data key (format 2).
   Status AuditedMismatch();
@@ -136,8 +149,9 @@ class SecretSealer {
   const Clock& clock_;
   const DataKeyCacheOptions options_;
   std::mutex mu_;
-  Cache encrypt_cache_;
-  Cache decrypt_cache_;
+  Cache<Entry> encrypt_cache_;
+  Cache<Entry> decrypt_cache_;
+  Cache<OpenedValue> opened_cache_;
 };
 
 }  // namespace simplead::kms

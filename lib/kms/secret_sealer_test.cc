@@ -216,6 +216,30 @@ TEST_F(SecretSealerTest, FlippedCiphertextByteDoesNotOpen) {
   EXPECT_FALSE(sealer_->Open(bad, Ctx("alice")).ok());
 }
 
+// Opened values are cached by their whole sealed bytes: a tampered copy of a
+// value that just opened is still refused.
+TEST_F(SecretSealerTest, TamperedCopyOfAnOpenedValueDoesNotOpen) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  ASSERT_TRUE(sealer_->Open(*sealed, Ctx("alice")).ok());
+  std::string bad = *sealed;
+  bad.back() ^= 1;
+  auto r = sealer_->Open(bad, Ctx("alice"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(KmsErrorName(r.status()), "InvalidCiphertextException");
+  EXPECT_EQ(sealer_->Open(*sealed, Ctx("alice"))->view(), "verifier");
+}
+
+TEST_F(SecretSealerTest, WithoutAnOpenedValueCacheValuesStillOpen) {
+  DataKeyCacheOptions options;
+  options.max_opened_values = 0;
+  SecretSealer sealer(*h_->kms, h_->kms->ServiceCaller(), "alias/simplead/directory", h_->clock, options);
+  auto sealed = sealer.Seal("verifier", Ctx("alice"));
+  ASSERT_TRUE(sealed.ok());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sealer.Open(*sealed, Ctx("alice"))->view(), "verifier");
+  ASSERT_TRUE(h_->kms->DisableKey(h_->kms->ServiceCaller(), key_id_).ok());
+  EXPECT_FALSE(sealer.Open(*sealed, Ctx("alice")).ok());
+}
+
 TEST_F(SecretSealerTest, SealAfterRotationUsesTheNewestVersion) {
   ASSERT_TRUE(sealer_->Seal("verifier", Ctx("alice")).ok());  // caches a version-1 data key
   ASSERT_TRUE(h_->kms->RotateKeyOnDemand(h_->kms->ServiceCaller(), key_id_).ok());
