@@ -461,11 +461,19 @@ std::string EncodeBindResponse(int32_t message_id, const LdapResult& result,
 
 std::string EncodeSearchEntry(int32_t message_id, std::string_view dn, const std::vector<Attribute>& attributes,
                               bool types_only, const std::vector<Control>& controls) {
+  std::vector<const Attribute*> pointers;
+  pointers.reserve(attributes.size());
+  for (const Attribute& attribute : attributes) pointers.push_back(&attribute);
+  return EncodeSearchEntry(message_id, dn, pointers, types_only, controls);
+}
+
+std::string EncodeSearchEntry(int32_t message_id, std::string_view dn, const std::vector<const Attribute*>& attributes,
+                              bool types_only, const std::vector<Control>& controls) {
   return EncodeMessage(message_id, controls, [&](Writer& w) {
     w.BeginSequence(AppCons(static_cast<unsigned>(ResponseTag::kSearchEntry)));
     w.String(dn);
     w.BeginSequence();
-    for (const Attribute& attribute : attributes) WriteAttribute(w, attribute, types_only);
+    for (const Attribute* attribute : attributes) WriteAttribute(w, *attribute, types_only);
     w.EndSequence();
     w.EndSequence();
   });

@@ -50,6 +50,10 @@ std::string EncodeBindResponse(int32_t message_id, const LdapResult& result,
                                const std::vector<Control>& controls = {});
 std::string EncodeSearchEntry(int32_t message_id, std::string_view dn, const std::vector<Attribute>& attributes,
                               bool types_only = false, const std::vector<Control>& controls = {});
+// The same for attributes held elsewhere (a search result that points into a
+// cached entry rather than copying it).
+std::string EncodeSearchEntry(int32_t message_id, std::string_view dn, const std::vector<const Attribute*>& attributes,
+                              bool types_only = false, const std::vector<Control>& controls = {});
 std::string EncodeSearchReference(int32_t message_id, const std::vector<std::string>& uris);
 std::string EncodeExtendedResponse(int32_t message_id, const LdapResult& result,
                                    const std::optional<std::string>& oid = std::nullopt,

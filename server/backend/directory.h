@@ -101,6 +101,35 @@ struct SearchParams {
   size_t cheap_only_limit = 0;
 };
 
+// One search result as it is sent: the stored entry's attributes that the
+// requester may see and asked for, borrowed (valid while that stored entry
+// is, i.e. during the emit call), then the computed operational attributes,
+// owned. Move-only: the pointers into the owned ones must not dangle.
+class PresentedEntry {
+ public:
+  explicit PresentedEntry(const ldap::Dn& dn) : dn_(&dn) {}
+  PresentedEntry(PresentedEntry&&) noexcept = default;
+  PresentedEntry& operator=(PresentedEntry&&) noexcept = default;
+
+  const ldap::Dn& dn() const { return *dn_; }
+  const std::vector<const ldap::Attribute*>& attributes() const { return attributes_; }
+  // A copy that owns everything, for results kept beyond the call.
+  ldap::Entry ToEntry() const;
+
+  void Borrow(const ldap::Attribute& attribute) { attributes_.push_back(&attribute); }
+  // Computed attributes come after every borrowed one.
+  void AddComputed(ldap::Attribute attribute) { computed_.push_back(std::move(attribute)); }
+  // Appends the computed attributes to attributes(); call once, last.
+  void Seal() {
+    for (const ldap::Attribute& a : computed_) attributes_.push_back(&a);
+  }
+
+ private:
+  const ldap::Dn* dn_;
+  std::vector<const ldap::Attribute*> attributes_;
+  std::vector<ldap::Attribute> computed_;  // not resized after Seal()
+};
+
 struct SearchOutcome {
   ldap::LdapResult result;
   std::optional<ldap::PagedResults> paged_response;  // set when paging was requested
@@ -163,7 +192,7 @@ class Directory {
 
   // --- reads
   Status Search(const Principal& who, const SearchParams& params,
-                const std::function<bool(const ldap::Entry&)>& emit, const std::atomic<bool>* abandoned,
+                const std::function<bool(const PresentedEntry&)>& emit, const std::atomic<bool>* abandoned,
                 SearchOutcome* outcome);
   // compareTrue / compareFalse as a non-ok Status carrying those codes is
   // awkward; returns the result code to send.
@@ -248,10 +277,12 @@ class Directory {
   std::optional<std::vector<store::EntryId>> Candidates(const ldap::Filter& filter, size_t depth,
                                                         CandidateBudget* budget = nullptr) const;
   bool InChain(const ldap::Entry& entry, const schema::AttributeType& attr, std::string_view target_dn) const;
-  ldap::Entry Present(const AccessContext& ctx, const store::StoredEntry& stored,
-                      const std::vector<std::string>& attributes, bool types_only) const;
-  ldap::Entry Present(const EntryAccess& access, const store::StoredEntry& stored,
-                      const std::vector<std::string>& attributes, bool types_only) const;
+  // The attribute selection of a search result (types_only is the
+  // encoder's business: the attributes are the same).
+  PresentedEntry Present(const AccessContext& ctx, const store::StoredEntry& stored,
+                         const std::vector<std::string>& attributes) const;
+  PresentedEntry Present(const EntryAccess& access, const store::StoredEntry& stored,
+                         const std::vector<std::string>& attributes) const;
 
   // --- access control (access.cc has the rule engine; this is the glue)
   // One operation's view: who asks, the rules in force when it started, and

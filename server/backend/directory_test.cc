@@ -49,7 +49,7 @@ class DirectoryTest : public ::testing::Test {
     SearchOutcome local;
     Status st = directory_->Search(
         Principal::Internal(), params,
-        [&](const ldap::Entry& e) {
+        [&](const PresentedEntry& e) {
           dns.push_back(e.dn().ToString());
           return true;
         },
@@ -193,7 +193,7 @@ TEST_F(DirectoryTest, PagingReturnsEveryEntryOnce) {
   for (int page = 0; page < 20; ++page) {
     SearchOutcome outcome;
     ASSERT_TRUE(directory_->Search(Principal::Internal(), params,
-                                   [&](const ldap::Entry& e) {
+                                   [&](const PresentedEntry& e) {
                                      EXPECT_TRUE(seen.insert(e.dn().ToString()).second);
                                      return true;
                                    },

@@ -282,13 +282,20 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
   }
 }
 
-ldap::Entry Directory::Present(const AccessContext& ctx, const store::StoredEntry& stored,
-                               const std::vector<std::string>& attributes, bool types_only) const {
-  return Present(AccessTo(ctx, stored), stored, attributes, types_only);
+ldap::Entry PresentedEntry::ToEntry() const {
+  std::vector<ldap::Attribute> copies;
+  copies.reserve(attributes_.size());
+  for (const ldap::Attribute* a : attributes_) copies.push_back(*a);
+  return ldap::Entry(*dn_, std::move(copies));
 }
 
-ldap::Entry Directory::Present(const EntryAccess& access, const store::StoredEntry& stored,
-                               const std::vector<std::string>& attributes, bool types_only) const {
+PresentedEntry Directory::Present(const AccessContext& ctx, const store::StoredEntry& stored,
+                                  const std::vector<std::string>& attributes) const {
+  return Present(AccessTo(ctx, stored), stored, attributes);
+}
+
+PresentedEntry Directory::Present(const EntryAccess& access, const store::StoredEntry& stored,
+                                  const std::vector<std::string>& attributes) const {
   const ldap::Entry& entry = stored.entry;
   bool all_user = attributes.empty();
   bool all_operational = false;
@@ -320,12 +327,12 @@ ldap::Entry Directory::Present(const EntryAccess& access, const store::StoredEnt
     bool operational = at->IsOperational() && !(options_.ad_mode && at->oid.rfind("1.2.840.113556.", 0) == 0);
     return operational ? all_operational : all_user;
   };
-  std::vector<ldap::Attribute> out;
+  PresentedEntry out(entry.dn());
   for (const auto& attribute : entry.attributes()) {
     const auto* at = schema_->FindAttribute(std::string_view(attribute.type).substr(0, attribute.type.find(';')));
     if (!at) continue;
     if (!wanted(at) || !CanReadAttribute(access, *at)) continue;
-    out.push_back(types_only ? ldap::Attribute{attribute.type, {}} : attribute);
+    out.Borrow(attribute);
   }
   // Computed operational attributes.
   auto computed = [&](std::string_view name, std::function<std::vector<std::string>()> values) {
@@ -337,7 +344,7 @@ ldap::Entry Directory::Present(const EntryAccess& access, const store::StoredEnt
     if (!want) return;
     auto v = values();
     if (v.empty()) return;
-    out.push_back(ldap::Attribute{std::string(name), types_only ? std::vector<std::string>{} : std::move(v)});
+    out.AddComputed(ldap::Attribute{std::string(name), std::move(v)});
   };
   computed("entryDN", [&] { return std::vector<std::string>{entry.dn().ToString()}; });
   computed("subschemaSubentry", [&] { return std::vector<std::string>{"cn=Subschema"}; });
@@ -358,7 +365,8 @@ ldap::Entry Directory::Present(const EntryAccess& access, const store::StoredEnt
       return csn.empty() ? std::vector<std::string>{} : std::vector<std::string>{csn};
     });
   }
-  return ldap::Entry(entry.dn(), std::move(out));
+  out.Seal();
+  return out;
 }
 
 Result<std::optional<ldap::Entry>> Directory::Read(const Principal& who, std::string_view dn,
@@ -371,11 +379,11 @@ Result<std::optional<ldap::Entry>> Directory::Read(const Principal& who, std::st
   AccessContext ctx(*this, who);
   EntryAccess access = AccessTo(ctx, *stored);
   if (!access.AllowsEntry(kReadRight)) return std::optional<ldap::Entry>{};
-  return std::optional<ldap::Entry>(Present(access, *stored, attributes, false));
+  return std::optional<ldap::Entry>(Present(access, *stored, attributes).ToEntry());
 }
 
 Status Directory::Search(const Principal& who, const SearchParams& params,
-                         const std::function<bool(const ldap::Entry&)>& emit, const std::atomic<bool>* abandoned,
+                         const std::function<bool(const PresentedEntry&)>& emit, const std::atomic<bool>* abandoned,
                          SearchOutcome* outcome) {
   using Scope = ldap::SearchScope;
   auto started = std::chrono::steady_clock::now();
@@ -527,7 +535,7 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
       outcome->result = {ResultCode::kSizeLimitExceeded, "", "size limit exceeded", {}};
       break;
     }
-    if (!emit(Present(access, se, params.attributes, params.types_only))) return Status::Ok();
+    if (!emit(Present(access, se, params.attributes))) return Status::Ok();
     ++returned;
     last_id = se.id;
   }
@@ -562,7 +570,7 @@ Status Directory::Search(const Principal& who, const SearchParams& params,
         outcome->result = {ResultCode::kSizeLimitExceeded, "", "size limit exceeded", {}};
         break;
       }
-      if (!emit(Present(ctx, sorted_matches[i], params.attributes, params.types_only))) return Status::Ok();
+      if (!emit(Present(ctx, sorted_matches[i], params.attributes))) return Status::Ok();
       ++returned;
     }
   }

@@ -49,7 +49,7 @@ class CheapSearchTest : public ::testing::Test {
     Answer answer;
     answer.status = directory_->Search(
         Principal::Internal(), params,
-        [&](const ldap::Entry& e) {
+        [&](const PresentedEntry& e) {
           answer.dns.push_back(e.dn().ToString());
           return true;
         },

@@ -335,7 +335,9 @@ Status Directory::Add(const Principal& who, ldap::AddRequest request, const Writ
   // Group commit: durable after the lock is released (WaitDurable below).
   SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   AfterCommit(added.entry.Has("simpleadAccessRule"), added.entry.Has(kMembershipAttribute));
-  if (outcome && options.post_read) outcome->post_read = Present(AccessContext(*this, who), added, *options.post_read, false);
+  if (outcome && options.post_read) {
+    outcome->post_read = Present(AccessContext(*this, who), added, *options.post_read).ToEntry();
+  }
   lock.unlock();
   return store_->WaitDurable(ticket);
 }
@@ -468,7 +470,7 @@ Status Directory::Delete(const Principal& who, std::string_view dn_text, const W
   for (size_t i = 1; i < doomed.size() && !ctx.unrestricted; ++i) {
     SIMPLEAD_RETURN_IF_ERROR(CheckEntryRight(ctx, doomed[i], AccessTo(ctx, doomed[i]), kDeleteRight, "delete"));
   }
-  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read, false);
+  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read).ToEntry();
   auto txn = store_->BeginWrite();
   std::string csn = NextCsn();
   bool membership_changed = false;
@@ -538,7 +540,7 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
     }
   }
   SIMPLEAD_RETURN_IF_ERROR(CheckAssertion(options, target->entry, *access));
-  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read, false);
+  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read).ToEntry();
 
   ldap::Entry updated = target->entry;
   std::vector<std::string> new_passwords;  // cleartext, hashed below
@@ -705,7 +707,8 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
   rules_changed = target->entry.Has("simpleadAccessRule") || updated.Has("simpleadAccessRule");
   AfterCommit(rules_changed, target->entry.Values(kMembershipAttribute) != updated.Values(kMembershipAttribute));
   if (outcome && options.post_read) {
-    outcome->post_read = Present(AccessContext(*this, who), {*id, target->parent, updated}, *options.post_read, false);
+    outcome->post_read =
+        Present(AccessContext(*this, who), {*id, target->parent, updated}, *options.post_read).ToEntry();
   }
   lock.unlock();
   return store_->WaitDurable(ticket);
@@ -756,7 +759,7 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
     SIMPLEAD_ASSIGN_OR_RETURN(auto clash, store_->FindId(new_key));
     if (clash) return Error(ResultCode::kEntryAlreadyExists, "entry " + new_dn.ToString() + " already exists");
   }
-  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read, false);
+  if (outcome && options.pre_read) outcome->pre_read = Present(*access, *target, *options.pre_read).ToEntry();
 
   ldap::Entry updated = target->entry;
   updated.set_dn(new_dn);
@@ -829,7 +832,8 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
   // Rules anchor at DNs and groups are named by DN: both may have moved.
   AfterCommit(/*rules_changed=*/true, /*membership_changed=*/true);
   if (outcome && options.post_read) {
-    outcome->post_read = Present(AccessContext(*this, who), {*id, new_parent_id, updated}, *options.post_read, false);
+    outcome->post_read =
+        Present(AccessContext(*this, who), {*id, new_parent_id, updated}, *options.post_read).ToEntry();
   }
   lock.unlock();
   return store_->WaitDurable(ticket);

@@ -122,7 +122,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Search(Context& ctx, ldap::Se
     params.cheap_only_limit = params.scope == ldap::SearchScope::kBase ? 0 : kInlineSearchCandidates;
     st = directory_.Search(
         who, params,
-        [&](const ldap::Entry& e) {
+        [&](const backend::PresentedEntry& e) {
           if (op->abandoned.load() || session->IsClosed()) return false;
           session->Send(ldap::EncodeSearchEntry(op->message_id, e.dn().ToString(), e.attributes(), params.types_only));
           return true;
@@ -135,7 +135,7 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Search(Context& ctx, ldap::Se
     st = co_await net::Offload(pool_, [&] {
       return directory_.Search(
           who, params,
-          [&](const ldap::Entry& e) {
+          [&](const backend::PresentedEntry& e) {
             if (op->abandoned.load() || session->IsClosed()) return false;
             session->Send(
                 ldap::EncodeSearchEntry(op->message_id, e.dn().ToString(), e.attributes(), params.types_only));
