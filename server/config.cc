@@ -55,6 +55,10 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
                  "Estimated heap size of the DN-to-entry lookups kept in memory, MiB (about 150 bytes a DN; 0 "
                  "disables the cache)")
       ->capture_default_str();
+  app.add_option("--index-cache-mb", c.index_cache_mb,
+                 "Estimated heap size of the small index look-ups (equality keys of unique values) kept in memory, "
+                 "MiB (0 disables the cache)")
+      ->capture_default_str();
   app.add_option("--password-scheme", c.password_scheme,
                  "Hash for new passwords: argon2id or pbkdf2-sha512 (ssha: salted SHA-1, for benchmarks against "
                  "{SSHA} directories and migrations only; never for production)")
@@ -190,6 +194,7 @@ backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
   o.store.entry_cache_entries = c.entry_cache;
   o.store.entry_cache_bytes = c.entry_cache_mb * 1024 * 1024;
   o.store.dn_cache_bytes = c.dn_cache_mb * 1024 * 1024;
+  o.store.posting_cache_bytes = c.index_cache_mb * 1024 * 1024;
   o.ad_mode = !c.domain.empty();
   o.suffix = o.ad_mode ? DomainToSuffix(c.domain) : c.suffix;
   o.domain_fqdn = c.domain;

@@ -39,6 +39,7 @@ struct ServerConfig {
   size_t entry_cache = 50000;
   size_t entry_cache_mb = 64;
   size_t dn_cache_mb = 16;
+  size_t index_cache_mb = 16;
   std::string password_scheme = "argon2id";     // argon2id | pbkdf2-sha512 | ssha (benchmarks, migrations)
   uint32_t argon2_memory_kib = 19 * 1024;
   uint32_t argon2_iterations = 2;

@@ -214,53 +214,55 @@ class EntryCache {
   Shard shards_[kShards];
 };
 
-// A bounded LRU of normalized DN -> entry id (the dn2id column family), so
-// that a bind or base read by DN skips a RocksDB Get. Sharded by DN hash and
-// bounded per shard in estimated bytes; only found DNs are cached. The same
-// per-shard epoch as in EntryCache keeps a read that raced a commit from
-// caching what the commit replaced: commits invalidate the DNs they wrote
-// after their write is visible.
-class DnCache {
+// A bounded LRU from a string key to a small value, sharded by key hash and
+// bounded per shard in estimated bytes (the key's and the value's heap plus
+// the cache's own nodes). A per-shard epoch, bumped on every invalidation,
+// keeps a read that raced a commit from caching what the commit replaced:
+// commits invalidate the keys they wrote after their write is visible.
+// Value is cheap to copy (an id, a shared_ptr); value_bytes(v) its heap.
+template <typename Value>
+class KeyedCache {
  public:
-  explicit DnCache(size_t max_bytes) : max_bytes_(max_bytes / kShards) {}
+  using ValueBytes = size_t (*)(const Value&);
+  KeyedCache(size_t max_bytes, ValueBytes value_bytes) : max_bytes_(max_bytes / kShards), value_bytes_(value_bytes) {}
 
   bool enabled() const { return max_bytes_ > 0; }
 
-  std::optional<EntryId> Lookup(std::string_view dn, uint64_t* epoch) {
-    Shard& s = shard(dn);
+  std::optional<Value> Lookup(std::string_view key, uint64_t* epoch) {
+    Shard& s = shard(key);
     std::lock_guard lock(s.mu);
     *epoch = s.epoch;
-    auto it = s.map.find(dn);
+    auto it = s.map.find(key);
     if (it == s.map.end()) return std::nullopt;
     s.lru.splice(s.lru.begin(), s.lru, it->second);
-    return it->second->id;
+    return it->second->value;
   }
 
-  void Insert(std::string_view dn, EntryId id, uint64_t epoch) {
-    const size_t charge = Charge(dn);
-    Shard& s = shard(dn);
+  void Insert(std::string_view key, Value value, uint64_t epoch) {
+    const size_t charge = Charge(key, value);
+    Shard& s = shard(key);
     std::lock_guard lock(s.mu);
     if (s.epoch != epoch || charge > max_bytes_) return;
-    if (s.map.contains(dn)) return;  // another reader of the same epoch got there first
-    s.lru.push_front(Record{std::string(dn), id});
-    s.map.emplace(s.lru.front().dn, s.lru.begin());  // keyed by the list node's own string
+    if (s.map.contains(key)) return;  // another reader of the same epoch got there first
+    s.lru.push_front(Record{std::string(key), std::move(value), charge});
+    s.map.emplace(s.lru.front().key, s.lru.begin());  // keyed by the list node's own string
     s.bytes += charge;
     while (s.bytes > max_bytes_) {
-      s.bytes -= Charge(s.lru.back().dn);
-      s.map.erase(s.lru.back().dn);
+      s.bytes -= s.lru.back().charge;
+      s.map.erase(s.lru.back().key);
       s.lru.pop_back();
     }
   }
 
-  void Invalidate(std::string_view dn) {
-    Shard& s = shard(dn);
+  void Invalidate(std::string_view key) {
+    Shard& s = shard(key);
     std::lock_guard lock(s.mu);
     ++s.epoch;
-    auto it = s.map.find(dn);
+    auto it = s.map.find(key);
     if (it == s.map.end()) return;
     auto node = it->second;
     s.map.erase(it);
-    s.bytes -= Charge(node->dn);
+    s.bytes -= node->charge;
     s.lru.erase(node);
   }
 
@@ -276,29 +278,51 @@ class DnCache {
  private:
   static constexpr size_t kShards = 16;
   struct Record {
-    std::string dn;
-    EntryId id;
+    std::string key;
+    Value value;
+    size_t charge;
   };
   using Lru = std::list<Record>;
-  // The DN's heap buffer, the list node, the map node (next link, cached
-  // hash, string_view key, list iterator) and its bucket pointer.
-  static size_t Charge(std::string_view dn) {
+  // The key's heap buffer, the value's, the list node, the map node (next
+  // link, cached hash, string_view key, list iterator) and its bucket pointer.
+  size_t Charge(std::string_view key, const Value& value) const {
     static const size_t kInline = std::string().capacity();
-    return (dn.size() > kInline ? MallocChunk(dn.size() + 1) : 0) + MallocChunk(2 * sizeof(void*) + sizeof(Record)) +
-           MallocChunk(2 * sizeof(void*) + sizeof(std::string_view) + sizeof(Lru::iterator)) + sizeof(void*);
+    return (key.size() > kInline ? MallocChunk(key.size() + 1) : 0) + value_bytes_(value) +
+           MallocChunk(2 * sizeof(void*) + sizeof(Record)) +
+           MallocChunk(2 * sizeof(void*) + sizeof(std::string_view) + sizeof(typename Lru::iterator)) + sizeof(void*);
   }
   struct Shard {
     std::mutex mu;
     uint64_t epoch = 0;
     size_t bytes = 0;
     Lru lru;
-    std::unordered_map<std::string_view, Lru::iterator> map;
+    std::unordered_map<std::string_view, typename Lru::iterator> map;
   };
-  Shard& shard(std::string_view dn) { return shards_[std::hash<std::string_view>{}(dn) % kShards]; }
+  Shard& shard(std::string_view key) { return shards_[std::hash<std::string_view>{}(key) % kShards]; }
 
   size_t max_bytes_;
+  ValueBytes value_bytes_;
   Shard shards_[kShards];
 };
+
+// The DN -> id cache (dn2id), so that a bind or base read by DN skips a
+// RocksDB Get. Only found DNs are cached.
+using DnCache = KeyedCache<EntryId>;
+size_t NoHeap(const EntryId&) { return 0; }
+
+// Every non-empty (chunk, value) of one exact index key, as ForEachChunk
+// reads them: the posting cache keeps small lists (an equality key of a
+// unique attribute, a rare value) so that an indexed look-up skips RocksDB.
+using CachedChunks = std::vector<std::pair<uint64_t, std::string>>;
+using PostingCache = KeyedCache<std::shared_ptr<const CachedChunks>>;
+// Lists above this many value bytes are read from RocksDB every time: the
+// cache is for look-ups by unique values, not for large sets.
+constexpr size_t kMaxCachedPostingBytes = 256;
+size_t ChunksHeap(const std::shared_ptr<const CachedChunks>& chunks) {
+  size_t n = MallocChunk(sizeof(CachedChunks) + 2 * sizeof(void*)) + VectorHeap(*chunks);  // make_shared block
+  for (const auto& [chunk, value] : *chunks) n += StringHeap(value);
+  return n;
+}
 
 bool Lz4Supported() {
   auto supported = rocksdb::GetSupportedCompressions();
@@ -442,7 +466,10 @@ class WalSyncer {
 
 struct Store::Impl {
   explicit Impl(const StoreOptions& o)
-      : options(o), cache(o.entry_cache_entries, o.entry_cache_bytes), dn_cache(o.dn_cache_bytes) {}
+      : options(o),
+        cache(o.entry_cache_entries, o.entry_cache_bytes),
+        dn_cache(o.dn_cache_bytes, NoHeap),
+        posting_cache(o.posting_cache_bytes, ChunksHeap) {}
   ~Impl() {
     if (db == nullptr) return;
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -466,7 +493,8 @@ struct Store::Impl {
   // A format-1 store opened read-only: its index is not readable.
   bool legacy_index = false;
   EntryCache cache;
-  mutable DnCache dn_cache;  // FindId is a const read
+  mutable DnCache dn_cache;            // FindId is a const read
+  mutable PostingCache posting_cache;  // so is ForEachChunk
   WalSyncer syncer;  // group commit
 
   // How many chunks an index key can have: every id ever allocated or
@@ -556,29 +584,52 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
   SIMPLEAD_RETURN_IF_ERROR(CheckIndexReadable());
   std::string prefix = keys::IndexExactPrefix(kind, attribute, key);
   const uint64_t chunks = ChunkBound();
-  constexpr uint64_t kMaxGets = 4;
-  if (chunks <= kMaxGets) {
-    // Few chunks can exist (up to 262,144 ids): point reads, which the
-    // whole-key bloom filters answer for most files, beat an iterator.
-    std::string k = prefix;
-    std::string value;
-    for (uint64_t c = 0; c < chunks; ++c) {
-      k.resize(prefix.size());
-      keys::PutFixed64BE(&k, c);
-      rocksdb::Status st = db->Get(rocksdb::ReadOptions(), index, k, &value);
-      if (st.IsNotFound()) continue;
-      if (!st.ok()) return FromRocks(st, "index get");
-      if (value.empty()) continue;
-      if (!fn(c, value)) return Status::Ok();
-    }
-    return Status::Ok();
-  }
   constexpr uint64_t kMaxBatchedGets = 64;
   if (chunks <= kMaxBatchedGets) {
-    // Up to 4M ids: one batched read. Most chunk keys of a rare value do not
-    // exist and the bloom filters answer for them; an iterator would instead
-    // seek in every level (at 1M users: 13 % of an equality search).
-    return MultiGetChunks({prefix}, chunks, [&](size_t, uint64_t c, std::string_view value) { return fn(c, value); });
+    uint64_t epoch = 0;
+    if (posting_cache.enabled()) {
+      if (auto hit = posting_cache.Lookup(prefix, &epoch)) {
+        for (const auto& [c, value] : **hit) {
+          if (!fn(c, value)) break;
+        }
+        return Status::Ok();
+      }
+    }
+    // Every chunk is read (and kept if the list is small) before fn sees any.
+    auto read = std::make_shared<CachedChunks>();
+    size_t bytes = 0;
+    auto keep = [&](uint64_t c, std::string_view value) {
+      read->emplace_back(c, std::string(value));
+      bytes += value.size();
+      return true;
+    };
+    constexpr uint64_t kMaxGets = 4;
+    if (chunks <= kMaxGets) {
+      // Few chunks can exist (up to 262,144 ids): point reads, which the
+      // whole-key bloom filters answer for most files, beat an iterator.
+      std::string k = prefix;
+      rocksdb::PinnableSlice value;
+      for (uint64_t c = 0; c < chunks; ++c) {
+        k.resize(prefix.size());
+        keys::PutFixed64BE(&k, c);
+        value.Reset();
+        rocksdb::Status st = db->Get(rocksdb::ReadOptions(), index, k, &value);
+        if (st.IsNotFound()) continue;
+        if (!st.ok()) return FromRocks(st, "index get");
+        if (!value.empty()) keep(c, View(value));
+      }
+    } else {
+      // Up to 4M ids: one batched read. Most chunk keys of a rare value do
+      // not exist and the bloom filters answer for them; an iterator would
+      // instead seek in every level (at 1M users: 13 % of an equality search).
+      SIMPLEAD_RETURN_IF_ERROR(
+          MultiGetChunks({prefix}, chunks, [&](size_t, uint64_t c, std::string_view value) { return keep(c, value); }));
+    }
+    for (const auto& [c, value] : *read) {
+      if (!fn(c, value)) break;
+    }
+    if (posting_cache.enabled() && bytes <= kMaxCachedPostingBytes) posting_cache.Insert(prefix, std::move(read), epoch);
+    return Status::Ok();
   }
   Status bad;
   Status st = ScanPrefix(index, prefix, true, [&](std::string_view k, std::string_view value) {
@@ -794,7 +845,7 @@ Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
       }
       batch.Merge(s.index, *key, delta.Encode()).PermitUncheckedError();
     }
-    index_ops.clear();
+    // index_ops stays until after the write: its keys say what to invalidate.
   }
   if (batch.Count() == 0) return Status::Ok();
   *wrote = true;
@@ -809,6 +860,9 @@ Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
   if (st.ok()) {
     for (const auto& [id, record] : entries) s.cache.Invalidate(id);
     for (const auto& [dn, id] : dn2id) s.dn_cache.Invalidate(dn);
+    for (const auto& [key, ops] : index_ops) {
+      s.posting_cache.Invalidate(std::string_view(key).substr(0, key.size() - sizeof(uint64_t)));  // less the chunk
+    }
     uint64_t next = max_id_plus_one;
     if (next > 0) {
       // Writers are serialised by the caller; max() guards against ids chosen
@@ -1230,6 +1284,7 @@ Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
 
 EntryCacheUsage Store::entry_cache_usage() const { return impl_->cache.Usage(); }
 size_t Store::dn_cache_size() const { return impl_->dn_cache.Size(); }
+size_t Store::posting_cache_size() const { return impl_->posting_cache.Size(); }
 
 WriteTxn Store::BeginWrite() { return WriteTxn(std::make_unique<WriteTxn::Impl>(impl_.get())); }
 

@@ -60,6 +60,10 @@ struct StoreOptions {
   // The DN -> id cache (LRU of found dn2id lookups, 16 shards) in estimated
   // heap bytes, about 150 per typical DN; 0 disables it.
   size_t dn_cache_bytes = 16 * 1024 * 1024;
+  // The posting cache: the chunks of exact index keys whose lists are small
+  // (up to 256 bytes, e.g. an equality key of a unique attribute), so an
+  // indexed look-up skips RocksDB; estimated heap bytes, 0 disables it.
+  size_t posting_cache_bytes = 16 * 1024 * 1024;
   // Offline bulk load (simplead-admin import into a stopped server only):
   // commits skip the WAL and ignore sync_writes, automatic compactions are
   // off and all column families flush together (atomic flush). Flush() must
@@ -229,6 +233,8 @@ class Store {
   EntryCacheUsage entry_cache_usage() const;
   // DNs the DN -> id cache holds now.
   size_t dn_cache_size() const;
+  // Index keys the posting cache holds now.
+  size_t posting_cache_size() const;
 
   WriteTxn BeginWrite();
 
