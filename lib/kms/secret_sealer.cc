@@ -87,8 +87,8 @@ template <typename Value>
 Value* SecretSealer::Cache<Value>::Find(const std::string& key) {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
-  lru_.splice(lru_.begin(), lru_, it->second.second);
-  return &it->second.first;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return &it->second->second;
 }
 
 template <typename Value>
@@ -96,19 +96,20 @@ void SecretSealer::Cache<Value>::Put(const std::string& key, Value entry) {
   Erase(key);
   if (max_entries_ == 0) return;
   while (map_.size() >= max_entries_) {
-    map_.erase(lru_.back());
+    map_.erase(lru_.back().first);
     lru_.pop_back();
   }
-  lru_.push_front(key);
-  map_.emplace(key, std::make_pair(std::move(entry), lru_.begin()));
+  lru_.emplace_front(key, std::move(entry));
+  map_.emplace(lru_.front().first, lru_.begin());
 }
 
 template <typename Value>
 void SecretSealer::Cache<Value>::Erase(const std::string& key) {
   auto it = map_.find(key);
   if (it == map_.end()) return;
-  lru_.erase(it->second.second);
+  auto node = it->second;
   map_.erase(it);
+  lru_.erase(node);
 }
 
 template <typename Value>

@@ -38,7 +38,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -118,8 +118,11 @@ class SecretSealer {
 
    private:
     size_t max_entries_;
-    std::list<std::string> lru_;  // most recent first
-    std::map<std::string, std::pair<Value, std::list<std::string>::iterator>> map_;
+    // Most recent first; each key is held once, in its list node, and the
+    // hash map points at it (keys are long: a sealed value and a context).
+    using Lru = std::list<std::pair<std::string, Value>>;
+    Lru lru_;
+    std::unordered_map<std::string_view, typename Lru::iterator> map_;
   };
 
   EncryptionContext DataKeyContext(const EncryptionContext& context) const;
