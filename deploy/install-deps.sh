@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config
   libboost1.81-dev librocksdb-dev libldap-dev libssl-dev libargon2-dev libcrypt-dev
-  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ldap-utils slapd python3 python3-ldap openssl
   softhsm2 libp11-kit-dev freeradius freeradius-utils gdb
