@@ -37,7 +37,7 @@ struct ServerConfig {
   bool sync_writes = true;
   size_t block_cache_mb = 128;
   size_t entry_cache = 50000;
-  size_t entry_cache_mb = 64;
+  size_t entry_cache_mb = 48;
   size_t dn_cache_mb = 16;
   size_t index_cache_mb = 16;
   std::string password_scheme = "argon2id";     // argon2id | pbkdf2-sha512 | ssha (benchmarks, migrations)

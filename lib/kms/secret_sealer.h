@@ -58,7 +58,7 @@ struct DataKeyCacheOptions {
   // the same value skips the per-value key derivation and decryption. A hit
   // is honoured under the same rules as the data key that opened it: while
   // that key's cache entry would still be fresh and the CMK is Enabled.
-  size_t max_opened_values = 16384;
+  size_t max_opened_values = 8192;
   // Keys of a value's context that also bind its (shared) data key.
   std::vector<std::string> data_key_context_keys = {"directory"};
 };
