@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <cstdlib>
 #include <tuple>
@@ -743,62 +744,87 @@ TEST(DnCacheTest, NeverHoldsMoreThanItsBudgetAndZeroDisablesIt) {
   EXPECT_EQ(store->dn_cache_size(), 0u);
 }
 
-// Readers racing renames never get an id for a DN after the commit that
-// moved it away has returned (the epoch check in DnCache::Insert).
-TEST(DnCacheTest, ConcurrentReadersNeverSeeADnAfterItsRename) {
-  TempDir dir;
-  auto store = MustOpen(Options(dir.path()));
-  ASSERT_NE(store, nullptr);
-  const std::string a = Norm("cn=a,dc=example,dc=com");
-  const std::string b = Norm("cn=b,dc=example,dc=com");
-  {
-    auto txn = store->BeginWrite();
-    txn.PutEntry(1, kNoEntry, a, MakeEntry("cn=a,dc=example,dc=com", "a"));
-    ASSERT_TRUE(txn.Commit().ok());
-  }
-  constexpr int kRenames = 200;
-  // Renames begun and finished: with both equal to k the entry is at a
-  // (k even) or at b (k odd), and nothing is being written.
-  std::atomic<int> started{0};
+// Three readers race kMoves commits that move one thing between two places
+// (move(i) takes it from place i % 2 to the other); after each commit the
+// writer looks both places up again, so that every commit has cached values
+// to drop. A reader looks up both places (look-ups during a commit are what
+// could cache a stale answer) and judges the look-up of the place the thing
+// is not, when no commit ran meanwhile: found_at must then say false.
+struct RaceResult {
+  int stale = 0;
+  int checked = 0;
+};
+RaceResult RaceMovesAgainstReaders(const std::function<void(int)>& move,
+                                   const std::function<std::optional<bool>(int)>& found_at) {
+  constexpr int kMoves = 200;
+  std::atomic<int> started{0};  // moves begun and finished; equal: nothing is being written
   std::atomic<int> committed{0};
   std::atomic<bool> done{false};
   std::atomic<int> stale{0};
   std::atomic<int> checked{0};
+  std::atomic<int> active{3};  // readers still looking
   std::vector<std::thread> readers;
   for (int r = 0; r < 3; ++r) {
     readers.emplace_back([&] {
-      for (int i = 0; i < 200000 && !done.load(); ++i) {
-        // Looks up both DNs (lookups during a commit are what could cache a
-        // stale id); judges only those made while nothing was being written.
+      for (int i = 0; i < 1000000 && !done.load(); ++i) {
         int before = committed.load();
         bool quiet = started.load() == before;
-        const std::string& gone = before % 2 == 0 ? b : a;  // where the entry is not
-        (void)store->FindId(i % 2 == 0 ? a : b);
-        auto id = store->FindId(gone);
+        (void)found_at(i % 2);
+        auto found = found_at(before % 2 == 0 ? 1 : 0);  // after `before` moves it is at place before % 2
         if (!quiet || started.load() != before) continue;
         ++checked;
-        if (!id.ok() || id->has_value()) ++stale;
+        if (!found || *found) ++stale;
       }
+      --active;
     });
   }
-  for (int i = 0; i < kRenames; ++i) {
-    const std::string& from = i % 2 == 0 ? a : b;
-    const std::string& to = i % 2 == 0 ? b : a;
-    auto txn = store->BeginWrite();
-    txn.DeleteEntry(1, kNoEntry, from);
-    txn.PutEntry(1, kNoEntry, to, MakeEntry(i % 2 == 0 ? "cn=b,dc=example,dc=com" : "cn=a,dc=example,dc=com", "x"));
+  for (int i = 0; i < kMoves; ++i) {
     started.fetch_add(1);
-    ASSERT_TRUE(txn.Commit().ok());
+    move(i);
     committed.fetch_add(1);
-    // Both DNs cached again before the next rename, so each commit must
-    // invalidate a cached DN.
-    (void)store->FindId(a);
-    (void)store->FindId(b);
+    (void)found_at(0);
+    (void)found_at(1);
+    // A quiet spell for the readers to judge in, bounded in count and time
+    // (a loaded machine may not schedule them), and over once they stop.
+    const int judged = checked.load();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+    for (int spin = 0; spin < 100000 && checked.load() == judged && active.load() > 0 &&
+                       std::chrono::steady_clock::now() < until;
+         ++spin) {
+      std::this_thread::yield();
+    }
   }
   done = true;
   for (auto& t : readers) t.join();
-  EXPECT_EQ(stale.load(), 0);
-  EXPECT_GT(checked.load(), 0);
+  return {stale.load(), checked.load()};
+}
+
+// Readers racing renames never get an id for a DN after the commit that
+// moved it away has returned (the epoch check in KeyedCache::Insert).
+TEST(DnCacheTest, ConcurrentReadersNeverSeeADnAfterItsRename) {
+  TempDir dir;
+  auto store = MustOpen(Options(dir.path()));
+  ASSERT_NE(store, nullptr);
+  const std::string dns[2] = {"cn=a,dc=example,dc=com", "cn=b,dc=example,dc=com"};
+  const std::string keys[2] = {Norm(dns[0]), Norm(dns[1])};
+  {
+    auto txn = store->BeginWrite();
+    txn.PutEntry(1, kNoEntry, keys[0], MakeEntry(dns[0], "a"));
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  RaceResult race = RaceMovesAgainstReaders(
+      [&](int i) {
+        auto txn = store->BeginWrite();
+        txn.DeleteEntry(1, kNoEntry, keys[i % 2]);
+        txn.PutEntry(1, kNoEntry, keys[1 - i % 2], MakeEntry(dns[1 - i % 2], "x"));
+        ASSERT_TRUE(txn.Commit().ok());
+      },
+      [&](int place) {
+        auto id = store->FindId(keys[place]);
+        return id.ok() ? std::optional<bool>(id->has_value()) : std::nullopt;
+      });
+  EXPECT_EQ(race.stale, 0);
+  EXPECT_GT(race.checked, 0);
 }
 
 // ---- Posting cache ---------------------------------------------------------------
@@ -888,49 +914,25 @@ TEST(PostingCacheTest, ConcurrentReadersNeverSeeAnIdUnderTheKeyItLeft) {
   TempDir dir;
   auto store = MustOpen(Options(dir.path()));
   ASSERT_NE(store, nullptr);
-  IndexUid(*store, "a", 1);
-  constexpr int kMoves = 200;
-  std::atomic<int> started{0};  // moves begun and finished: even -> under a, odd -> under b
-  std::atomic<int> committed{0};
-  std::atomic<bool> done{false};
-  std::atomic<int> stale{0};
-  std::atomic<int> checked{0};
-  auto lookup = [&](std::string_view key) {
-    bool found = false;
-    Status st = store->ForEachIndexed(IndexKind::kEquality, "uid", key, [&](EntryId) {
-      found = true;
-      return true;
-    });
-    return st.ok() ? std::optional<bool>(found) : std::nullopt;
-  };
-  std::vector<std::thread> readers;
-  for (int r = 0; r < 3; ++r) {
-    readers.emplace_back([&] {
-      for (int i = 0; i < 200000 && !done.load(); ++i) {
-        int before = committed.load();
-        bool quiet = started.load() == before;
-        (void)lookup(i % 2 == 0 ? "a" : "b");  // lookups during a commit are what could cache a stale list
-        auto found = lookup(before % 2 == 0 ? "b" : "a");
-        if (!quiet || started.load() != before) continue;
-        ++checked;
-        if (!found || *found) ++stale;
-      }
-    });
-  }
-  for (int i = 0; i < kMoves; ++i) {
-    auto txn = store->BeginWrite();
-    txn.RemoveIndexKey(IndexKind::kEquality, "uid", i % 2 == 0 ? "a" : "b", 1);
-    txn.AddIndexKey(IndexKind::kEquality, "uid", i % 2 == 0 ? "b" : "a", 1);
-    started.fetch_add(1);
-    ASSERT_TRUE(txn.Commit().ok());
-    committed.fetch_add(1);
-    (void)lookup("a");
-    (void)lookup("b");
-  }
-  done = true;
-  for (auto& t : readers) t.join();
-  EXPECT_EQ(stale.load(), 0);
-  EXPECT_GT(checked.load(), 0);
+  const char* keys[2] = {"a", "b"};
+  IndexUid(*store, keys[0], 1);
+  RaceResult race = RaceMovesAgainstReaders(
+      [&](int i) {
+        auto txn = store->BeginWrite();
+        txn.RemoveIndexKey(IndexKind::kEquality, "uid", keys[i % 2], 1);
+        txn.AddIndexKey(IndexKind::kEquality, "uid", keys[1 - i % 2], 1);
+        ASSERT_TRUE(txn.Commit().ok());
+      },
+      [&](int place) {
+        bool found = false;
+        Status st = store->ForEachIndexed(IndexKind::kEquality, "uid", keys[place], [&](EntryId) {
+          found = true;
+          return true;
+        });
+        return st.ok() ? std::optional<bool>(found) : std::nullopt;
+      });
+  EXPECT_EQ(race.stale, 0);
+  EXPECT_GT(race.checked, 0);
 }
 
 TEST(StoreOpenTest, MissingStoreWithoutCreateFails) {
