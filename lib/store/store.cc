@@ -595,13 +595,20 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
         return Status::Ok();
       }
     }
-    // Every chunk is read (and kept if the list is small) before fn sees any.
+    // fn sees each chunk as it is read; a copy is kept while the list stays
+    // small, and cached only if fn saw the whole list (no early stop).
     auto read = std::make_shared<CachedChunks>();
     size_t bytes = 0;
-    auto keep = [&](uint64_t c, std::string_view value) {
-      read->emplace_back(c, std::string(value));
-      bytes += value.size();
-      return true;
+    bool cacheable = posting_cache.enabled();
+    auto visit = [&](uint64_t c, std::string_view value) {
+      if (cacheable) {
+        bytes += value.size();
+        cacheable = bytes <= kMaxCachedPostingBytes;
+        if (cacheable) read->emplace_back(c, std::string(value));
+      }
+      if (fn(c, value)) return true;
+      cacheable = false;
+      return false;
     };
     constexpr uint64_t kMaxGets = 4;
     if (chunks <= kMaxGets) {
@@ -616,19 +623,16 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
         rocksdb::Status st = db->Get(rocksdb::ReadOptions(), index, k, &value);
         if (st.IsNotFound()) continue;
         if (!st.ok()) return FromRocks(st, "index get");
-        if (!value.empty()) keep(c, View(value));
+        if (!value.empty() && !visit(c, View(value))) return Status::Ok();
       }
     } else {
       // Up to 4M ids: one batched read. Most chunk keys of a rare value do
       // not exist and the bloom filters answer for them; an iterator would
       // instead seek in every level (at 1M users: 13 % of an equality search).
       SIMPLEAD_RETURN_IF_ERROR(
-          MultiGetChunks({prefix}, chunks, [&](size_t, uint64_t c, std::string_view value) { return keep(c, value); }));
+          MultiGetChunks({prefix}, chunks, [&](size_t, uint64_t c, std::string_view value) { return visit(c, value); }));
     }
-    for (const auto& [c, value] : *read) {
-      if (!fn(c, value)) break;
-    }
-    if (posting_cache.enabled() && bytes <= kMaxCachedPostingBytes) posting_cache.Insert(prefix, std::move(read), epoch);
+    if (cacheable) posting_cache.Insert(prefix, std::move(read), epoch);
     return Status::Ok();
   }
   Status bad;

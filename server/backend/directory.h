@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -101,10 +102,10 @@ struct SearchParams {
   size_t cheap_only_limit = 0;
 };
 
-// One search result as it is sent: the stored entry's attributes that the
-// requester may see and asked for, borrowed (valid while that stored entry
-// is, i.e. during the emit call), then the computed operational attributes,
-// owned. Move-only: the pointers into the owned ones must not dangle.
+// One search result as it is sent, in the order added: the stored entry's
+// attributes that the requester may see and asked for, borrowed (valid while
+// that stored entry is, i.e. during the emit call), and computed operational
+// attributes, owned. Move-only: a copy would point into the original's.
 class PresentedEntry {
  public:
   explicit PresentedEntry(const ldap::Dn& dn) : dn_(&dn) {}
@@ -117,17 +118,12 @@ class PresentedEntry {
   ldap::Entry ToEntry() const;
 
   void Borrow(const ldap::Attribute& attribute) { attributes_.push_back(&attribute); }
-  // Computed attributes come after every borrowed one.
-  void AddComputed(ldap::Attribute attribute) { computed_.push_back(std::move(attribute)); }
-  // Appends the computed attributes to attributes(); call once, last.
-  void Seal() {
-    for (const ldap::Attribute& a : computed_) attributes_.push_back(&a);
-  }
+  void AddComputed(ldap::Attribute attribute) { attributes_.push_back(&computed_.emplace_back(std::move(attribute))); }
 
  private:
   const ldap::Dn* dn_;
   std::vector<const ldap::Attribute*> attributes_;
-  std::vector<ldap::Attribute> computed_;  // not resized after Seal()
+  std::deque<ldap::Attribute> computed_;  // a deque: growing it moves no element
 };
 
 struct SearchOutcome {

@@ -365,7 +365,6 @@ PresentedEntry Directory::Present(const EntryAccess& access, const store::Stored
       return csn.empty() ? std::vector<std::string>{} : std::vector<std::string>{csn};
     });
   }
-  out.Seal();
   return out;
 }
 
