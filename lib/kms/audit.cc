@@ -55,17 +55,19 @@ struct AuditTrail::Pending {
   uint64_t previous_sequence = 0;
   std::string previous_hash;
   off_t offset_before = -1;
+  bool buffered = false;  // no caller waits for it
   bool done = false;
   Status status;
 };
 
-Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& path, const Clock& clock) {
+Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& path, const Clock& clock,
+                                                    std::chrono::milliseconds buffered_sync_delay) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("open audit file " + path);
   auto last = ReadLastLine(fd);
   ::close(fd);
   if (!last.ok()) return last.status();
-  std::unique_ptr<AuditTrail> trail(new AuditTrail(path, clock));
+  std::unique_ptr<AuditTrail> trail(new AuditTrail(path, clock, buffered_sync_delay));
   if (last->empty()) {
     trail->last_line_hash_ = kGenesisHash;
     return trail;
@@ -81,9 +83,59 @@ Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(const std::string& path, co
 }
 
 Result<std::string> AuditTrail::Append(const AuditEvent& e) {
+  json line = BuildLine(e);  // outside the lock: appends serialise only on chaining and writing
+  std::unique_lock lock(mu_);
+  std::shared_ptr<Pending> me;
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string event_id, WriteLine(std::move(line), lock, &me));
+  while (!me->done) {
+    if (!syncing_) {
+      SyncPending(lock);
+    } else {
+      synced_.wait(lock);
+    }
+  }
+  if (!me->status.ok()) return me->status;
+  return event_id;
+}
+
+Result<std::string> AuditTrail::AppendBuffered(const AuditEvent& e) {
+  json line = BuildLine(e);
+  std::unique_lock lock(mu_);
+  std::shared_ptr<Pending> me;
+  SIMPLEAD_ASSIGN_OR_RETURN(std::string event_id, WriteLine(std::move(line), lock, &me));
+  me->buffered = true;
+  if (!syncer_.joinable()) syncer_ = std::thread([this] { SyncBufferedLines(); });
+  // Only an idle syncer needs waking; one already gathering a batch will
+  // take this line too.
+  if (++buffered_pending_ == 1) buffered_written_.notify_one();
+  if (!buffered_failure_.ok()) {
+    // This line is written; the caller hears about the lines that were lost.
+    Status failure = std::move(buffered_failure_);
+    buffered_failure_ = Status::Ok();
+    return failure;
+  }
+  return event_id;
+}
+
+size_t AuditTrail::BufferedUnsynced() {
+  std::lock_guard lock(mu_);
+  return buffered_pending_;
+}
+
+void AuditTrail::SyncBufferedLines() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    buffered_written_.wait(lock, [&] { return stopping_ || buffered_pending_ > 0; });
+    // Let more lines join this sync, up to the promised delay.
+    buffered_written_.wait_for(lock, buffered_sync_delay_, [&] { return stopping_; });
+    while (syncing_) synced_.wait(lock);
+    SyncPending(lock);
+  }
+}
+
+json AuditTrail::BuildLine(const AuditEvent& e) const {
   json resources = json::array();
   for (const auto& [arn, type] : e.resources) resources.push_back({{"ARN", arn}, {"type", type}});
-  std::string event_id = NewUuid();
   json line = {
       {"eventVersion", "1.08"},
       {"eventTime", Iso8601(clock_.Now())},
@@ -99,18 +151,23 @@ Result<std::string> AuditTrail::Append(const AuditEvent& e) {
       {"userAgent", e.user_agent},
       {"requestParameters", e.request_parameters},
       {"responseElements", e.response_elements},
-      {"requestID", e.request_id.empty() ? NewUuid() : e.request_id},
-      {"eventID", event_id},
       {"readOnly", e.read_only},
-      {"resources", resources},
+      {"resources", std::move(resources)},
   };
+  if (!e.request_id.empty()) line["requestID"] = e.request_id;
   if (!e.additional_event_data.is_null()) line["additionalEventData"] = e.additional_event_data;
   if (!e.error_code.empty()) {
     line["errorCode"] = e.error_code;
     line["errorMessage"] = e.error_message;
   }
+  return line;
+}
 
-  std::unique_lock lock(mu_);
+Result<std::string> AuditTrail::WriteLine(json line, std::unique_lock<std::mutex>& lock,
+                                          std::shared_ptr<Pending>* pending) {
+  std::string event_id = uuids_.Next();
+  line["eventID"] = event_id;
+  if (!line.contains("requestID")) line["requestID"] = uuids_.Next();
   // Opened per line so that a trail made unwritable (or moved) is noticed at
   // once rather than written through a stale descriptor.
   int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -126,7 +183,7 @@ Result<std::string> AuditTrail::Append(const AuditEvent& e) {
   }
   line["sequenceNumber"] = last_sequence_ + 1;
   line["previousLineSha256"] = last_line_hash_;
-  line["lineSha256"] = SelfHash(line);
+  line["lineSha256"] = Sha256Hex(line.dump());  // what SelfHash computes, without copying the line
   std::string text = line.dump();
   // Size now (a sync above released the lock): where a failed write rolls back to.
   have_stat = have_stat && ::fstat(fd, &st) == 0;
@@ -150,24 +207,17 @@ Result<std::string> AuditTrail::Append(const AuditEvent& e) {
     ::close(fd);
     return st_write;
   }
-  Pending me;
-  me.previous_sequence = last_sequence_;
-  me.previous_hash = last_line_hash_;
-  me.offset_before = before;
+  auto me = std::make_shared<Pending>();
+  me->previous_sequence = last_sequence_;
+  me->previous_hash = last_line_hash_;
+  me->offset_before = before;
   ++last_sequence_;
   last_line_hash_ = Sha256Hex(text);
   if (sync_fd_ >= 0) ::close(sync_fd_);
   sync_fd_ = fd;
   sync_inode_ = inode;
-  pending_.push_back(&me);
-  while (!me.done) {
-    if (!syncing_) {
-      SyncPending(lock);
-    } else {
-      synced_.wait(lock);
-    }
-  }
-  if (!me.status.ok()) return me.status;
+  pending_.push_back(me);
+  *pending = std::move(me);
   return event_id;
 }
 
@@ -184,28 +234,41 @@ void AuditTrail::SyncPending(std::unique_lock<std::mutex>& lock) {
   syncing_ = false;
   if (ok) {
     for (size_t i = 0; i < batch; ++i) {
+      if (pending_.front()->buffered) --buffered_pending_;
       pending_.front()->done = true;
       pending_.pop_front();
     }
   } else {
     // Nothing from the first unsynced line on is known durable, and every
     // later line chains on it: cut them all off and resume the chain there.
-    Pending* first = pending_.front();
+    const std::shared_ptr<Pending>& first = pending_.front();
     if (first->offset_before < 0 || ::ftruncate(sync_fd_, first->offset_before) != 0) {
       failure = InternalError("audit trail " + path_ + " fsync failed and could not be rolled back");
     }
     last_sequence_ = first->previous_sequence;
     last_line_hash_ = first->previous_hash;
-    for (Pending* p : pending_) {
+    size_t buffered_lost = buffered_pending_;
+    for (const auto& p : pending_) {
       p->status = failure;
       p->done = true;
     }
     pending_.clear();
+    buffered_pending_ = 0;
+    if (buffered_lost > 0) {
+      buffered_failure_ = Status(failure.code(), failure.message() + "; " + std::to_string(buffered_lost) +
+                                                     " buffered line(s) were cut off");
+    }
   }
   synced_.notify_all();
 }
 
 AuditTrail::~AuditTrail() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  buffered_written_.notify_all();
+  if (syncer_.joinable()) syncer_.join();  // its last round syncs what is left
   if (sync_fd_ >= 0) ::close(sync_fd_);
 }
 

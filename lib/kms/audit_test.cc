@@ -180,6 +180,92 @@ TEST_F(AuditTrailTest, FailedAppendLeavesTheChainResumable) {
   EXPECT_EQ(v->lines, 6u);
 }
 
+AuditEvent DirectoryEvent(const std::string& name, int i) {
+  AuditEvent e;
+  e.event_source = "ldap";
+  e.event_name = name;
+  e.request_parameters = {{"dn", "cn=user" + std::to_string(i)}};
+  return e;
+}
+
+TEST_F(AuditTrailTest, BufferedLinesAreWrittenBeforeAppendReturnsAndSyncedInTheBackground) {
+  auto trail = AuditTrail::Open(path_, clock_, std::chrono::milliseconds(1));
+  ASSERT_TRUE(trail.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*trail)->AppendBuffered(DirectoryEvent("Modify", i)).ok());
+  auto lines = ReadLines(path_);
+  ASSERT_EQ(lines.size(), 8u);
+  EXPECT_EQ(nlohmann::json::parse(lines[7])["requestParameters"]["dn"], "cn=user2");
+  // No further append: the background sync alone must make them durable.
+  bool synced = false;
+  for (int i = 0; i < 10'000 && !synced; ++i) {
+    synced = (*trail)->BufferedUnsynced() == 0;
+    if (!synced) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(synced);
+  auto v = VerifyAuditFile(path_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+}
+
+TEST_F(AuditTrailTest, ClosingTheTrailSyncsBufferedLinesWithoutWaitingForTheDelay) {
+  {
+    auto trail = AuditTrail::Open(path_, clock_, std::chrono::hours(1));
+    ASSERT_TRUE(trail.ok());
+    ASSERT_TRUE((*trail)->AppendBuffered(DirectoryEvent("Add", 1)).ok());
+    EXPECT_EQ((*trail)->BufferedUnsynced(), 1u);
+    // A synchronous append syncs every line before it, buffered ones too.
+    ASSERT_TRUE((*trail)->Append(DirectoryEvent("Bind", 2)).ok());
+    EXPECT_EQ((*trail)->BufferedUnsynced(), 0u);
+    ASSERT_TRUE((*trail)->AppendBuffered(DirectoryEvent("Delete", 3)).ok());
+  }  // would hang for an hour if closing waited for the delay
+  auto reopened = AuditTrail::Open(path_, clock_);
+  ASSERT_TRUE(reopened.ok());
+  ASSERT_TRUE((*reopened)->Append(DirectoryEvent("Bind", 4)).ok());
+  auto v = VerifyAuditFile(path_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->lines, 9u);
+}
+
+TEST_F(AuditTrailTest, BufferedAppendToAnUnwritableTrailFailsAndKeepsTheChain) {
+  auto trail = AuditTrail::Open(path_, clock_, std::chrono::milliseconds(1));
+  ASSERT_TRUE(trail.ok());
+  std::string saved = path_ + ".saved";
+  ASSERT_EQ(::rename(path_.c_str(), saved.c_str()), 0);
+  ASSERT_EQ(::symlink("/dev/full", path_.c_str()), 0);
+  EXPECT_FALSE((*trail)->AppendBuffered(DirectoryEvent("Modify", 1)).ok());
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  ASSERT_EQ(::rename(saved.c_str(), path_.c_str()), 0);
+  EXPECT_TRUE((*trail)->AppendBuffered(DirectoryEvent("Modify", 2)).ok());
+  auto v = VerifyAuditFile(path_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->lines, 6u);
+}
+
+TEST_F(AuditTrailTest, MixedConcurrentAppendsKeepTheChain) {
+  auto trail = AuditTrail::Open(path_, clock_, std::chrono::milliseconds(1));
+  ASSERT_TRUE(trail.ok());
+  constexpr int kThreads = 8, kPerThread = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        AuditEvent e = DirectoryEvent("Modify", t * kPerThread + i);
+        bool ok = (t + i) % 3 == 0 ? (*trail)->Append(e).ok() : (*trail)->AppendBuffered(e).ok();
+        if (!ok) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto v = VerifyAuditFile(path_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->lines, 5u + kThreads * kPerThread);
+}
+
 TEST(AuditTrailOpenTest, RefusesATornLastLine) {
   TempDir dir;
   std::string path = dir.path() + "/audit.log";

@@ -290,12 +290,32 @@ Result<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-std::string NewUuid() {
-  UuidBytes b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) std::abort();  // DRBG failure is not recoverable
+namespace {
+
+// RFC 9562 §5.4: 122 random bits, version 4, variant 10.
+std::string FormatRandomUuid(UuidBytes b) {
   b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
   return FormatUuid(b);
+}
+
+}  // namespace
+
+std::string NewUuid() {
+  UuidBytes b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) std::abort();  // DRBG failure is not recoverable
+  return FormatRandomUuid(b);
+}
+
+std::string UuidSource::Next() {
+  UuidBytes b{};
+  if (used_ + b.size() > pool_.size()) {
+    if (RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) != 1) std::abort();
+    used_ = 0;
+  }
+  std::memcpy(b.data(), pool_.data() + used_, b.size());
+  used_ += b.size();
+  return FormatRandomUuid(b);
 }
 
 std::string FormatUuid(const UuidBytes& b) {
