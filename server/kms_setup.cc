@@ -25,8 +25,9 @@ class KmsSealer final : public backend::SecretSealer {
   Result<SecureBytes> Open(std::string_view sealed, const backend::SecretContext& context) override {
     return sealer_.Open(sealed, context);
   }
-  bool OpensWithoutKeyService(std::string_view sealed, const backend::SecretContext& context) override {
-    return sealer_.OpensFromCache(sealed, context);
+  std::optional<SecureBytes> OpenWithoutKeyService(std::string_view sealed,
+                                                   const backend::SecretContext& context) override {
+    return sealer_.OpenFromCache(sealed, context);
   }
 
  private:

@@ -236,10 +236,28 @@ Status SecretSealer::AuditedMismatch() {
 }
 
 Result<SecureBytes> SecretSealer::Open(std::string_view sealed, const EncryptionContext& context) {
-  SIMPLEAD_ASSIGN_OR_RETURN(SealedParts p, Split(sealed));
+  return *OpenImpl(sealed, context, /*cached_only=*/false);
+}
+
+std::optional<SecureBytes> SecretSealer::OpenFromCache(std::string_view sealed, const EncryptionContext& context) {
+  auto opened = OpenImpl(sealed, context, /*cached_only=*/true);
+  if (!opened || !opened->ok()) return std::nullopt;
+  return std::move(**opened);
+}
+
+std::optional<Result<SecureBytes>> SecretSealer::OpenImpl(std::string_view sealed, const EncryptionContext& context,
+                                                          bool cached_only) {
+  // In cached-only mode every failure is left to Open(), which reports it
+  // (and audits a mismatch) on a thread that may block.
+  auto fail = [&](Status status) -> std::optional<Result<SecureBytes>> {
+    if (cached_only) return std::nullopt;
+    return Result<SecureBytes>(std::move(status));
+  };
+  auto p = Split(sealed);
+  if (!p.ok()) return fail(p.status());
   std::string ctx = CanonicalContext(context);
-  std::string opened_key = OpenedCacheKey(p, sealed, ctx);
-  bool derived = p.format == kFormatDerivedKey;
+  std::string opened_key = OpenedCacheKey(*p, sealed, ctx);
+  bool derived = p->format == kFormatDerivedKey;
   SecureBytes data_key;
   Clock::TimePoint key_cached_at;
   {
@@ -247,42 +265,41 @@ Result<SecureBytes> SecretSealer::Open(std::string_view sealed, const Encryption
     // The same checks a cached data key passes (fresh, CMK enabled), so a
     // disabled key fails closed here too.
     if (OpenedValue* hit = opened_cache_.Find(opened_key)) {
-      if (Fresh(hit->created) && KeyEnabled()) return hit->plaintext;
+      if (Fresh(hit->created) && KeyEnabled()) return Result<SecureBytes>(hit->plaintext);
       opened_cache_.Erase(opened_key);
     }
     EncryptionContext key_context = derived ? DataKeyContext(context) : context;
-    SIMPLEAD_ASSIGN_OR_RETURN(data_key, DataKeyFor(p.encrypted_data_key, key_context,
-                                                   derived ? CanonicalContext(key_context) : ctx, &key_cached_at));
+    std::string key_ctx = derived ? CanonicalContext(key_context) : ctx;
+    if (cached_only) {
+      Entry* e = decrypt_cache_.Find(DecryptCacheKey(p->encrypted_data_key, key_ctx));
+      if (e == nullptr || !Fresh(e->created) || !KeyEnabled()) return std::nullopt;
+      data_key = e->data_key;
+      key_cached_at = e->created;
+    } else {
+      auto found = DataKeyFor(p->encrypted_data_key, key_context, key_ctx, &key_cached_at);
+      if (!found.ok()) return fail(found.status());
+      data_key = std::move(*found);
+    }
   }
   std::string aad;
-  aad.reserve(p.header.size() + ctx.size());
-  aad += p.header;
+  aad.reserve(p->header.size() + ctx.size());
+  aad += p->header;
   aad += ctx;
   Result<SecureBytes> plaintext = SecureBytes();
   if (derived) {
-    SIMPLEAD_ASSIGN_OR_RETURN(SecureBytes value_key, ValueKey(data_key, p.salt, ctx));
-    plaintext = GcmOpen(value_key, p.nonce, p.ciphertext, aad);
-    if (!plaintext.ok()) return AuditedMismatch();
+    auto value_key = ValueKey(data_key, p->salt, ctx);
+    if (!value_key.ok()) return fail(value_key.status());
+    plaintext = GcmOpen(*value_key, p->nonce, p->ciphertext, aad);
+    if (!plaintext.ok()) return cached_only ? std::nullopt : fail(AuditedMismatch());
   } else {
-    plaintext = GcmOpen(data_key, p.nonce, p.ciphertext, aad);
+    plaintext = GcmOpen(data_key, p->nonce, p->ciphertext, aad);
     if (!plaintext.ok()) {
-      return KmsStatus(KmsError::kInvalidCiphertext, "sealed value does not match its encryption context");
+      return fail(KmsStatus(KmsError::kInvalidCiphertext, "sealed value does not match its encryption context"));
     }
   }
   std::lock_guard lock(mu_);
   opened_cache_.Put(opened_key, OpenedValue{*plaintext, key_cached_at});
   return plaintext;
-}
-
-bool SecretSealer::OpensFromCache(std::string_view sealed, const EncryptionContext& context) {
-  auto p = Split(sealed);
-  if (!p.ok()) return false;
-  bool derived = p->format == kFormatDerivedKey;
-  std::string cache_key =
-      DecryptCacheKey(p->encrypted_data_key, CanonicalContext(derived ? DataKeyContext(context) : context));
-  std::lock_guard lock(mu_);
-  Entry* e = decrypt_cache_.Find(cache_key);
-  return e != nullptr && Fresh(e->created) && KeyEnabled();
 }
 
 Result<std::string> SecretSealer::Rewrap(std::string_view sealed, const EncryptionContext& context) {

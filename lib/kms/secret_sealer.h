@@ -41,6 +41,7 @@
 #include <unordered_map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,10 +83,12 @@ class SecretSealer {
 
   Result<std::string> Seal(std::string_view plaintext, const EncryptionContext& context);
   Result<SecureBytes> Open(std::string_view sealed, const EncryptionContext& context);
-  // True when Open(sealed, context) would find a fresh data key in the cache
-  // (its CMK still enabled), so that it makes no KMS call and no audit
-  // write: callers on I/O threads ask first. False for malformed input.
-  bool OpensFromCache(std::string_view sealed, const EncryptionContext& context);
+  // Open() for callers on I/O threads: the plaintext when the value opens
+  // with a fresh cached data key (its CMK still enabled), making no KMS call
+  // and no audit write; nullopt when it would need either (key not cached,
+  // malformed or tampered input: Open() on a thread that may block then
+  // makes the call and audits the failure).
+  std::optional<SecureBytes> OpenFromCache(std::string_view sealed, const EncryptionContext& context);
   // Moves the value onto the CMK's newest version (and onto format 2): opens
   // it and seals it again under a data key of the newest version.
   Result<std::string> Rewrap(std::string_view sealed, const EncryptionContext& context);
@@ -129,6 +132,10 @@ class SecretSealer {
   bool Fresh(Clock::TimePoint created) const;
   // Require mu_. The cached (or newly decrypted) data key of a value, and
   // when it entered the cache.
+  // Open(), or with `cached_only` OpenFromCache() (nullopt for "would need
+  // the KMS or an audit write").
+  std::optional<Result<SecureBytes>> OpenImpl(std::string_view sealed, const EncryptionContext& context,
+                                              bool cached_only);
   Result<SecureBytes> DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
                                  const std::string& canonical_context, Clock::TimePoint* cached_at);
   bool KeyEnabled();

@@ -64,13 +64,37 @@ TEST_F(SecretSealerTest, OpensFromCacheOnlyOnceTheDataKeyIsCachedAndFresh) {
   ASSERT_TRUE(sealed.ok());
   SecretSealer cold(*h_->kms, h_->kms->ServiceCaller(), "alias/simplead/directory", h_->clock);
   size_t before = h_->AuditLines().size();
-  EXPECT_FALSE(cold.OpensFromCache(*sealed, Ctx("alice")));
+  EXPECT_FALSE(cold.OpenFromCache(*sealed, Ctx("alice")));
   EXPECT_EQ(h_->AuditLines().size(), before);  // asking makes no KMS call
   ASSERT_TRUE(cold.Open(*sealed, Ctx("alice")).ok());
-  EXPECT_TRUE(cold.OpensFromCache(*sealed, Ctx("alice")));
+  auto opened = cold.OpenFromCache(*sealed, Ctx("alice"));
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->view(), "verifier");
+  // Another value under the same (cached) data key opens from the cache too.
+  auto other = sealer_->Seal("other verifier", Ctx("bob"));
+  ASSERT_TRUE(other.ok());
+  opened = cold.OpenFromCache(*other, Ctx("bob"));
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->view(), "other verifier");
   h_->clock.Advance(std::chrono::minutes(6));  // past max_age
-  EXPECT_FALSE(cold.OpensFromCache(*sealed, Ctx("alice")));
-  EXPECT_FALSE(cold.OpensFromCache("not a sealed value", Ctx("alice")));
+  EXPECT_FALSE(cold.OpenFromCache(*sealed, Ctx("alice")));
+  EXPECT_FALSE(cold.OpenFromCache("not a sealed value", Ctx("alice")));
+}
+
+TEST_F(SecretSealerTest, OpenFromCacheLeavesFailuresToOpenWithoutAuditing) {
+  auto sealed = sealer_->Seal("verifier", Ctx("alice"));
+  ASSERT_TRUE(sealed.ok());
+  ASSERT_TRUE(sealer_->Open(*sealed, Ctx("alice")).ok());
+  size_t before = h_->AuditLines().size();
+  // The wrong context and a flipped ciphertext byte: nullopt, and no audit
+  // write (which would block an I/O thread); Open() reports and audits them.
+  EXPECT_FALSE(sealer_->OpenFromCache(*sealed, Ctx("mallory")));
+  std::string tampered = *sealed;
+  tampered.back() = static_cast<char>(tampered.back() ^ 1);
+  EXPECT_FALSE(sealer_->OpenFromCache(tampered, Ctx("alice")));
+  EXPECT_EQ(h_->AuditLines().size(), before);
+  EXPECT_FALSE(sealer_->Open(tampered, Ctx("alice")).ok());
+  EXPECT_GT(h_->AuditLines().size(), before);
 }
 
 TEST_F(SecretSealerTest, DisabledKeyFailsClosedEvenWhenCached) {

@@ -167,10 +167,15 @@ Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string
   bool rehash = false;
   SecretContext secret_context = SecretContextFor(entry, "userPassword");
   for (const auto& sealed : entry.Values("userPassword")) {
-    if (cheap_only && !sealer_->OpensWithoutKeyService(sealed, secret_context)) return give_up();
-    auto verifier = sealer_->Open(sealed, secret_context);
+    Result<SecureBytes> verifier = SecureBytes();
+    if (cheap_only) {
+      auto opened = sealer_->OpenWithoutKeyService(sealed, secret_context);
+      if (!opened) return give_up();
+      verifier = std::move(*opened);
+    } else {
+      verifier = sealer_->Open(sealed, secret_context);
+    }
     if (!verifier.ok()) {
-      if (cheap_only) return give_up();
       if (verifier.status().code() == ResultCode::kUnavailable) return verifier.status();
       continue;  // a verifier that does not open (tampered, moved) never matches
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,13 +25,14 @@ class SecretSealer {
   // kUnavailable when the key is disabled; kInvalidCredentials-free: any
   // tampering is kOther with a diagnostic.
   virtual Result<SecureBytes> Open(std::string_view sealed, const SecretContext& context) = 0;
-  // True when Open(sealed) would need no call to a key service (its key is
-  // in memory), so a caller on an I/O thread may open it without blocking.
-  // Conservative: false when unsure.
-  virtual bool OpensWithoutKeyService(std::string_view sealed, const SecretContext& context) {
+  // Open() for a caller on an I/O thread: the plaintext when opening needs no
+  // call to a key service and no audit write (its key is in memory), so it
+  // cannot block; nullopt otherwise, and for any failure (Open() on a thread
+  // that may block then reports it). Conservative: nullopt when unsure.
+  virtual std::optional<SecureBytes> OpenWithoutKeyService(std::string_view sealed, const SecretContext& context) {
     (void)sealed;
     (void)context;
-    return false;
+    return std::nullopt;
   }
 };
 
@@ -38,7 +40,9 @@ class PlainSealer final : public SecretSealer {
  public:
   Result<std::string> Seal(std::string_view plaintext, const SecretContext&) override { return std::string(plaintext); }
   Result<SecureBytes> Open(std::string_view sealed, const SecretContext&) override { return SecureBytes(sealed); }
-  bool OpensWithoutKeyService(std::string_view, const SecretContext&) override { return true; }
+  std::optional<SecureBytes> OpenWithoutKeyService(std::string_view sealed, const SecretContext&) override {
+    return SecureBytes(sealed);
+  }
 };
 
 }  // namespace simplead::backend
