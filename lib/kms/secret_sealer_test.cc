@@ -59,7 +59,7 @@ TEST_F(SecretSealerTest, CacheSavesKmsCalls) {
   EXPECT_EQ(h_->AuditLines().size(), before + 2);
 }
 
-TEST_F(SecretSealerTest, OpensFromCacheOnlyOnceTheDataKeyIsCachedAndFresh) {
+TEST_F(SecretSealerTest, OpensFromCacheOnlyWhileTheDataKeyIsCachedAndFresh) {
   auto sealed = sealer_->Seal("verifier", Ctx("alice"));
   ASSERT_TRUE(sealed.ok());
   SecretSealer cold(*h_->kms, h_->kms->ServiceCaller(), "alias/simplead/directory", h_->clock);

@@ -169,8 +169,16 @@ const IndexSpec* Directory::IndexFor(const schema::AttributeType& attr) const {
   return it == indexes_.end() ? nullptr : &it->second;
 }
 
-void Directory::AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out) const {
+std::string_view Directory::IndexNameOf(std::string_view type) const {
   // Options ("cn;lang-en") index under the base type.
+  const auto* at = schema_->FindAttribute(type.substr(0, type.find(';')));
+  if (!at) return {};
+  auto indexed = index_by_type_.find(at);
+  return indexed == index_by_type_.end() ? std::string_view() : std::string_view(indexed->second.first);
+}
+
+void Directory::AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out,
+                                const std::vector<std::string_view>* only) const {
   std::string_view type = attribute.type;
   type = type.substr(0, type.find(';'));
   const auto* at = schema_->FindAttribute(type);
@@ -178,6 +186,7 @@ void Directory::AppendIndexKeys(const ldap::Attribute& attribute, std::vector<In
   auto indexed = index_by_type_.find(at);
   if (indexed == index_by_type_.end()) return;
   std::string_view name = indexed->second.first;
+  if (only && std::find(only->begin(), only->end(), name) == only->end()) return;
   const IndexSpec& spec = *indexed->second.second;
   if (spec.presence) out->push_back({store::IndexKind::kPresence, name, ""});
   if (!spec.equality && !spec.substring) return;
@@ -202,21 +211,50 @@ void Directory::AppendIndexKeys(const ldap::Attribute& attribute, std::vector<In
   }
 }
 
-std::vector<Directory::IndexKey> Directory::IndexKeysOf(const ldap::Entry& entry) const {
+std::vector<Directory::IndexKey> Directory::IndexKeysOf(const ldap::Entry& entry,
+                                                        const std::vector<std::string_view>* only) const {
   // A sorted vector, not a set: ~50 keys per entry, most of them 3-byte
   // n-grams that fit the small-string buffer.
   std::vector<IndexKey> keys;
   keys.reserve(64);
-  for (const auto& attribute : entry.attributes()) AppendIndexKeys(attribute, &keys);
+  for (const auto& attribute : entry.attributes()) AppendIndexKeys(attribute, &keys, only);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 
+std::vector<std::string_view> Directory::IndexesTouched(const ldap::Entry& before, const ldap::Entry& after) const {
+  // By index, not by attribute: "cn" and "cn;lang-en" (or an alias) share
+  // the index "cn", so one of them changing means recomputing both.
+  std::vector<std::string_view> touched;
+  auto touch = [&](std::string_view type) {
+    std::string_view name = IndexNameOf(type);
+    if (!name.empty() && std::find(touched.begin(), touched.end(), name) == touched.end()) touched.push_back(name);
+  };
+  for (const auto& attribute : before.attributes()) {
+    const ldap::Attribute* now = after.Find(attribute.type);
+    if (now == nullptr || now->values != attribute.values) touch(attribute.type);
+  }
+  for (const auto& attribute : after.attributes()) {
+    if (before.Find(attribute.type) == nullptr) touch(attribute.type);
+  }
+  return touched;
+}
+
 void Directory::ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ldap::Entry* before,
                                const ldap::Entry* after) const {
-  std::vector<IndexKey> old_keys = before ? IndexKeysOf(*before) : std::vector<IndexKey>{};
-  std::vector<IndexKey> new_keys = after ? IndexKeysOf(*after) : std::vector<IndexKey>{};
+  // An update recomputes only the indexes it touched: a modify of one
+  // attribute no longer normalises (and n-grams) every indexed value of the
+  // entry twice. Keys carry their index's name, so the others cannot differ.
+  std::vector<std::string_view> touched;
+  const std::vector<std::string_view>* only = nullptr;
+  if (before && after) {
+    touched = IndexesTouched(*before, *after);
+    if (touched.empty()) return;
+    only = &touched;
+  }
+  std::vector<IndexKey> old_keys = before ? IndexKeysOf(*before, only) : std::vector<IndexKey>{};
+  std::vector<IndexKey> new_keys = after ? IndexKeysOf(*after, only) : std::vector<IndexKey>{};
   // One merge walk over the two sorted lists.
   auto o = old_keys.begin();
   auto n = new_keys.begin();

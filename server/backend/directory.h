@@ -248,10 +248,18 @@ class Directory {
     std::string key;
     auto operator<=>(const IndexKey&) const = default;
   };
-  // Sorted, without duplicates.
-  std::vector<IndexKey> IndexKeysOf(const ldap::Entry& entry) const;
-  // Appends one attribute's keys (unsorted, may repeat) to *out.
-  void AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out) const;
+  // Sorted, without duplicates; with `only`, just the keys of those indexes.
+  std::vector<IndexKey> IndexKeysOf(const ldap::Entry& entry,
+                                    const std::vector<std::string_view>* only = nullptr) const;
+  // Appends one attribute's keys (unsorted, may repeat) to *out, unless
+  // `only` is given and does not list the attribute's index.
+  void AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out,
+                       const std::vector<std::string_view>* only = nullptr) const;
+  // The index (a key of indexes_) an attribute type is indexed under, or "".
+  std::string_view IndexNameOf(std::string_view type) const;
+  // The indexes whose keys may differ between two versions of an entry: those
+  // of every attribute added, removed or with other values.
+  std::vector<std::string_view> IndexesTouched(const ldap::Entry& before, const ldap::Entry& after) const;
   void ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ldap::Entry* before,
                       const ldap::Entry* after) const;
   const IndexSpec* IndexFor(const schema::AttributeType& attr) const;
