@@ -78,6 +78,11 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--audit-successful-binds", c.audit_successful_binds,
                  "Record successful binds in the audit trail (failures, password changes and writes always are)")
       ->capture_default_str();
+  app.add_option("--audit-wait-durable", c.audit_wait_durable,
+                 "Answer a write, failed bind or password change only once its audit line is fsynced (a second "
+                 "fsync per write); by default the line is written before the answer and fsynced within 50 ms. "
+                 "KMS calls always wait")
+      ->capture_default_str();
   app.add_option("--access-rule", c.access_rules,
                  "Access rule added to the built-in ones (repeatable; syntax in docs/security.md), e.g. "
                  "'allow all on \"OU=Sales,DC=corp,DC=example,DC=com\" by group=\"CN=Sales Admins,...\"'");

@@ -45,7 +45,8 @@ struct ServerConfig {
   uint32_t argon2_iterations = 2;
   std::string log_level = "info";
   std::string access_log = "-";
-  bool audit_successful_binds = false;          // failed binds, password changes and writes always are                 // "-": stderr; "": off; else a file
+  bool audit_successful_binds = false;          // failed binds, password changes and writes always are
+  bool audit_wait_durable = false;              // directory events: fsync before the answer, not within 50 ms
   // Access control (docs/security.md): extra rules, the built-in ones on or off,
   // and what users may change on their own entry.
   std::vector<std::string> access_rules;

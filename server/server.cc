@@ -105,6 +105,7 @@ Status Server::Init() {
   fo.tls_available = true;
   fo.vendor_version = kVersion;
   fo.audit_successful_binds = config_.audit_successful_binds;
+  fo.audit_wait_durable = config_.audit_wait_durable;
   bind_throttle_ = std::make_unique<frontend::BindThrottle>(clock_, config_.bind_throttle);
   frontend_ = std::make_unique<frontend::Frontend>(*directory_, *pool_, *write_pool_, fo, access_log_, &kms_->audit(),
                                                    bind_throttle_.get());

@@ -41,10 +41,16 @@ void Frontend::Audit(const net::Session& session, std::string_view event, std::s
     e.error_code = std::string(ResultCodeName(status.code()));
     e.error_message = status.message();
   }
-  // The operation has already happened and the trail cannot undo it, so the
-  // line need not be durable before the response: a background sync makes it
-  // durable within the trail's delay instead of costing each write a second fsync.
-  auto written = audit_->AppendBuffered(e);
+  bool wait_durable;
+  {
+    std::lock_guard lock(options_mu_);
+    wait_durable = options_.audit_wait_durable;
+  }
+  // The operation has already happened and the trail cannot undo it, so by
+  // default the line need not be durable before the response: a background
+  // sync makes it durable within the trail's delay instead of costing each
+  // write a second fsync.
+  auto written = wait_durable ? audit_->Append(e) : audit_->AppendBuffered(e);
   if (!written.ok() && log_) log_->error("audit trail: {}", written.status().ToString());
 }
 

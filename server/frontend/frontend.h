@@ -29,8 +29,12 @@ struct FrontendOptions {
   bool tls_available = false;
   std::string vendor_version;
   // Successful binds in the audit trail too (failures always are): off by
-  // default because every trail line is fsynced before the answer.
+  // default, a busy directory binds far more often than anything else.
   bool audit_successful_binds = false;
+  // Answer a directory event only once its audit line is fsynced (a second
+  // fsync per write); by default the line is written before the answer and
+  // fsynced in the background within the trail's delay (50 ms).
+  bool audit_wait_durable = false;
 };
 
 // One place from a library Status to the wire.
