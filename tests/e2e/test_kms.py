@@ -155,5 +155,44 @@ class KmsDirectoryTest(unittest.TestCase):
             self.assertNotIn(word, text)
 
 
+
+class AuditWaitDurableTest(unittest.TestCase):
+    """--audit-wait-durable true: directory events wait for their audit fsync
+    (the default writes the line before the answer and syncs it within 50 ms,
+    which KmsDirectoryTest.test_e covers). Either way the line is in the file
+    when the client hears the answer, and the chain holds."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = SimpleAD(extra_args=['--audit-wait-durable', 'true'])
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_events_are_in_the_trail_when_answered(self):
+        rc, out, err = self.server.ldapadd(user_ldif('durableuser', password='Durable-Pass-1'))
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.server.ldapwhoami(bind=('durableuser@' + harness.DOMAIN, 'Wrong-Guess-456'))
+        self.assertEqual(rc, 49)
+        rc, out, err = self.server.ldapmodify('dn: CN=durableuser,%s\nchangetype: modify\nreplace: description\n'
+                                              'description: audited\n\n' % harness.USERS)
+        self.assertEqual(rc, 0, err)
+        trail = os.path.join(self.server.data_dir, 'audit.log')
+        with open(trail) as f:
+            text = f.read()
+        for event in ('Add', 'Bind', 'Modify'):
+            self.assertIn('"eventName":"%s"' % event, text)
+        self.assertNotIn('Wrong-Guess-456', text)
+        rc, out, err = self.server.admin('audit', 'verify', trail)
+        self.assertEqual(rc, 0, out + err)
+
+    def test_a_value_that_is_not_a_boolean_is_refused_by_name(self):
+        result = run([harness.simplead_bin(), '--audit-wait-durable', 'maybe', '--data-dir',
+                      os.path.join(self.server.base_dir, 'unused')])
+        self.assertNotEqual(result[0], 0)
+        self.assertIn('--audit-wait-durable', result[1] + result[2])
+
 if __name__ == '__main__':
     harness.main()
