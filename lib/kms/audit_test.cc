@@ -43,6 +43,14 @@ class AuditTrailTest : public ::testing::Test {
       ASSERT_TRUE((*trail)->Append(e).ok());
     }
   }
+  // The trail verifies and holds `lines` lines.
+  void ExpectIntactChainOf(size_t lines) {
+    auto v = VerifyAuditFile(path_);
+    ASSERT_TRUE(v.ok());
+    EXPECT_TRUE(v->intact) << v->reason;
+    EXPECT_EQ(v->lines, lines);
+  }
+
   TempDir dir_;
   FakeClock clock_;
   std::string path_;
@@ -62,10 +70,7 @@ TEST_F(AuditTrailTest, LinesCarryCloudTrailFieldsAndChain) {
 }
 
 TEST_F(AuditTrailTest, IntactFileVerifies) {
-  auto v = VerifyAuditFile(path_);
-  ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->intact) << v->reason;
-  EXPECT_EQ(v->lines, 5u);
+  ExpectIntactChainOf(5u);
 }
 
 TEST_F(AuditTrailTest, ReopenedTrailContinuesTheChain) {
@@ -155,10 +160,7 @@ TEST_F(AuditTrailTest, ConcurrentAppendsShareSyncsAndKeepTheChain) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
-  auto v = VerifyAuditFile(path_);
-  ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->intact) << v->reason;
-  EXPECT_EQ(v->lines, 5u + kThreads * kPerThread);
+  ExpectIntactChainOf(5u + kThreads * kPerThread);
 }
 
 TEST_F(AuditTrailTest, FailedAppendLeavesTheChainResumable) {
@@ -174,10 +176,7 @@ TEST_F(AuditTrailTest, FailedAppendLeavesTheChainResumable) {
   ASSERT_EQ(::unlink(path_.c_str()), 0);
   ASSERT_EQ(::rename(saved.c_str(), path_.c_str()), 0);
   EXPECT_TRUE((*trail)->Append(e).ok());
-  auto v = VerifyAuditFile(path_);
-  ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->intact) << v->reason;
-  EXPECT_EQ(v->lines, 6u);
+  ExpectIntactChainOf(6u);
 }
 
 AuditEvent DirectoryEvent(const std::string& name, int i) {
@@ -221,10 +220,7 @@ TEST_F(AuditTrailTest, ClosingTheTrailSyncsBufferedLinesWithoutWaitingForTheDela
   auto reopened = AuditTrail::Open(path_, clock_);
   ASSERT_TRUE(reopened.ok());
   ASSERT_TRUE((*reopened)->Append(DirectoryEvent("Bind", 4)).ok());
-  auto v = VerifyAuditFile(path_);
-  ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->intact) << v->reason;
-  EXPECT_EQ(v->lines, 9u);
+  ExpectIntactChainOf(9u);
 }
 
 TEST_F(AuditTrailTest, BufferedAppendToAnUnwritableTrailFailsAndKeepsTheChain) {
@@ -237,10 +233,7 @@ TEST_F(AuditTrailTest, BufferedAppendToAnUnwritableTrailFailsAndKeepsTheChain) {
   ASSERT_EQ(::unlink(path_.c_str()), 0);
   ASSERT_EQ(::rename(saved.c_str(), path_.c_str()), 0);
   EXPECT_TRUE((*trail)->AppendBuffered(DirectoryEvent("Modify", 2)).ok());
-  auto v = VerifyAuditFile(path_);
-  ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->intact) << v->reason;
-  EXPECT_EQ(v->lines, 6u);
+  ExpectIntactChainOf(6u);
 }
 
 TEST_F(AuditTrailTest, MixedConcurrentAppendsKeepTheChain) {
@@ -260,10 +253,7 @@ TEST_F(AuditTrailTest, MixedConcurrentAppendsKeepTheChain) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
-  auto v = VerifyAuditFile(path_);
-  ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->intact) << v->reason;
-  EXPECT_EQ(v->lines, 5u + kThreads * kPerThread);
+  ExpectIntactChainOf(5u + kThreads * kPerThread);
 }
 
 TEST(AuditTrailOpenTest, RefusesATornLastLine) {
