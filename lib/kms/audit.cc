@@ -183,7 +183,9 @@ Result<std::string> AuditTrail::WriteLine(json line, std::unique_lock<std::mutex
   }
   line["sequenceNumber"] = last_sequence_ + 1;
   line["previousLineSha256"] = last_line_hash_;
-  line["lineSha256"] = Sha256Hex(line.dump());  // what SelfHash computes, without copying the line
+  // What SelfHash computes (the line without lineSha256), without copying it.
+  std::string self_hash = Sha256Hex(line.dump());
+  line["lineSha256"] = std::move(self_hash);
   std::string text = line.dump();
   // Size now (a sync above released the lock): where a failed write rolls back to.
   have_stat = have_stat && ::fstat(fd, &st) == 0;
