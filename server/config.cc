@@ -131,6 +131,10 @@ void AddKmsOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--kms-pkcs11-pin-file", c.kms_pkcs11_pin_file, "File with the token's user PIN (pkcs11 store)");
   app.add_option("--kms-cache-entries", c.kms_cache_entries, "Data keys cached for secret attributes")
       ->capture_default_str();
+  app.add_option("--kms-opened-values", c.kms_opened_values,
+                 "Opened password verifiers kept in memory (about 1 KiB each) so that a repeated bind skips "
+                 "the per-value key derivation and decryption; size it to the accounts that bind often, 0 disables")
+      ->capture_default_str();
 }
 
 KmsSettings KmsSettingsFrom(const ServerConfig& c) {
@@ -143,6 +147,7 @@ KmsSettings KmsSettingsFrom(const ServerConfig& c) {
   k.pkcs11_token = c.kms_pkcs11_token;
   k.pkcs11_pin_file = c.kms_pkcs11_pin_file;
   k.data_key_cache_entries = c.kms_cache_entries;
+  k.opened_values = c.kms_opened_values;
   return k;
 }
 

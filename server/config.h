@@ -65,6 +65,7 @@ struct ServerConfig {
   std::string kms_pkcs11_token;
   std::string kms_pkcs11_pin_file;
   size_t kms_cache_entries = 100000;
+  size_t kms_opened_values = 16384;
 };
 
 // Registers every option on `app`, bound to `config`.

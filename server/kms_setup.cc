@@ -122,6 +122,7 @@ Result<std::unique_ptr<DirectoryKms>> DirectoryKms::Open(const KmsSettings& sett
   kms::DataKeyCacheOptions cache;
   cache.max_entries = settings.data_key_cache_entries;
   cache.max_age = settings.data_key_cache_age;
+  cache.max_opened_values = settings.opened_values;
   self->sealer_ = std::make_unique<kms::SecretSealer>(*self->kms_, service, self->key_id_, clock, cache);
   return self;
 }

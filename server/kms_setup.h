@@ -28,6 +28,9 @@ struct KmsSettings {
   std::string pkcs11_pin_file;
   size_t data_key_cache_entries = 100000;
   std::chrono::seconds data_key_cache_age{3600};
+  // Opened verifiers kept, so a repeated bind skips the per-value key
+  // derivation and decryption (kms::DataKeyCacheOptions::max_opened_values).
+  size_t opened_values = 16384;
 };
 
 class DirectoryKms {
