@@ -241,22 +241,16 @@ Result<bool> VerifyPbkdf2(std::string_view password, std::string_view scheme, st
 
 // ---- Salted SHA (RFC 3112-era LDAP schemes) --------------------------------
 
-// The SHA digests, fetched once per process: with the legacy EVP_sha1()
-// every EVP_DigestInit_ex fetches the implementation again (OpenSSL 3), which
-// was half the cost of checking an {SSHA} verifier. Immutable once fetched;
-// never freed, as OpenSSL's own exit-time cleanup may run first.
-const EVP_MD* Sha1() {
-  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  return md != nullptr ? md : EVP_sha1();
+// A SHA digest fetched once per process: with the legacy EVP_sha1() every
+// EVP_DigestInit_ex fetches the implementation again (OpenSSL 3), which was
+// half the cost of checking an {SSHA} verifier. Immutable once fetched; never
+// freed, as OpenSSL's own exit-time cleanup may run first.
+template <const EVP_MD* (*Legacy)()>
+const EVP_MD* Fetched() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, EVP_MD_get0_name(Legacy()), nullptr);
+  return md != nullptr ? md : Legacy();
 }
-const EVP_MD* Sha256() {
-  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
-  return md != nullptr ? md : EVP_sha256();
-}
-const EVP_MD* Sha512() {
-  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-512", nullptr);
-  return md != nullptr ? md : EVP_sha512();
-}
+constexpr auto Sha1 = Fetched<EVP_sha1>;
 
 struct ShaScheme {
   const char* name;
@@ -264,8 +258,8 @@ struct ShaScheme {
   bool salted;
 };
 constexpr ShaScheme kShaSchemes[] = {
-    {"SSHA", Sha1, true}, {"SSHA256", Sha256, true}, {"SSHA512", Sha512, true},
-    {"SHA", Sha1, false}, {"SHA256", Sha256, false}, {"SHA512", Sha512, false},
+    {"SSHA", Fetched<EVP_sha1>, true},  {"SSHA256", Fetched<EVP_sha256>, true}, {"SSHA512", Fetched<EVP_sha512>, true},
+    {"SHA", Fetched<EVP_sha1>, false},  {"SHA256", Fetched<EVP_sha256>, false}, {"SHA512", Fetched<EVP_sha512>, false},
 };
 
 const ShaScheme* FindShaScheme(std::string_view scheme) {

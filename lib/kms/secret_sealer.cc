@@ -211,14 +211,19 @@ std::string OpenedCacheKey(const SealedParts& p, std::string_view sealed, const 
 }
 }  // namespace
 
-Result<SecureBytes> SecretSealer::DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
-                                             const std::string& canonical_context, Clock::TimePoint* cached_at) {
-  std::string cache_key = DecryptCacheKey(encrypted_data_key, canonical_context);
+SecretSealer::Entry* SecretSealer::UsableCachedKey(const std::string& cache_key) {
   Entry* e = decrypt_cache_.Find(cache_key);
   if (e != nullptr && (!Fresh(e->created) || !KeyEnabled())) {
     decrypt_cache_.Erase(cache_key);
     e = nullptr;
   }
+  return e;
+}
+
+Result<SecureBytes> SecretSealer::DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
+                                             const std::string& canonical_context, Clock::TimePoint* cached_at) {
+  std::string cache_key = DecryptCacheKey(encrypted_data_key, canonical_context);
+  Entry* e = UsableCachedKey(cache_key);
   if (e == nullptr) {
     SIMPLEAD_ASSIGN_OR_RETURN(DecryptResult d, kms_.Decrypt(caller_, encrypted_data_key, context));
     decrypt_cache_.Put(cache_key, Entry{std::move(d.plaintext), std::string(encrypted_data_key), clock_.Now(), 0,
@@ -271,8 +276,8 @@ std::optional<Result<SecureBytes>> SecretSealer::OpenImpl(std::string_view seale
     EncryptionContext key_context = derived ? DataKeyContext(context) : context;
     std::string key_ctx = derived ? CanonicalContext(key_context) : ctx;
     if (cached_only) {
-      Entry* e = decrypt_cache_.Find(DecryptCacheKey(p->encrypted_data_key, key_ctx));
-      if (e == nullptr || !Fresh(e->created) || !KeyEnabled()) return std::nullopt;
+      Entry* e = UsableCachedKey(DecryptCacheKey(p->encrypted_data_key, key_ctx));
+      if (e == nullptr) return std::nullopt;
       data_key = e->data_key;
       key_cached_at = e->created;
     } else {
@@ -290,7 +295,7 @@ std::optional<Result<SecureBytes>> SecretSealer::OpenImpl(std::string_view seale
     auto value_key = ValueKey(data_key, p->salt, ctx);
     if (!value_key.ok()) return fail(value_key.status());
     plaintext = GcmOpen(*value_key, p->nonce, p->ciphertext, aad);
-    if (!plaintext.ok()) return cached_only ? std::nullopt : fail(AuditedMismatch());
+    if (!plaintext.ok()) return cached_only ? std::nullopt : fail(AuditedMismatch());  // no audit write inline
   } else {
     plaintext = GcmOpen(data_key, p->nonce, p->ciphertext, aad);
     if (!plaintext.ok()) {

@@ -130,12 +130,15 @@ class SecretSealer {
 
   EncryptionContext DataKeyContext(const EncryptionContext& context) const;
   bool Fresh(Clock::TimePoint created) const;
-  // Require mu_. The cached (or newly decrypted) data key of a value, and
-  // when it entered the cache.
   // Open(), or with `cached_only` OpenFromCache() (nullopt for "would need
   // the KMS or an audit write").
   std::optional<Result<SecureBytes>> OpenImpl(std::string_view sealed, const EncryptionContext& context,
                                               bool cached_only);
+  // Requires mu_. The cached data key under `cache_key` if it is still fresh
+  // and its CMK enabled; otherwise drops it and returns null.
+  Entry* UsableCachedKey(const std::string& cache_key);
+  // Require mu_. The cached (or newly decrypted) data key of a value, and
+  // when it entered the cache.
   Result<SecureBytes> DataKeyFor(std::string_view encrypted_data_key, const EncryptionContext& context,
                                  const std::string& canonical_context, Clock::TimePoint* cached_at);
   bool KeyEnabled();

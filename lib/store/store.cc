@@ -597,9 +597,9 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
     }
     // fn sees each chunk as it is read; a copy is kept while the list stays
     // small, and cached only if fn saw the whole list (no early stop).
-    auto read = std::make_shared<CachedChunks>();
-    size_t bytes = 0;
     bool cacheable = posting_cache.enabled();
+    auto read = cacheable ? std::make_shared<CachedChunks>() : nullptr;
+    size_t bytes = 0;
     auto visit = [&](uint64_t c, std::string_view value) {
       if (cacheable) {
         bytes += value.size();

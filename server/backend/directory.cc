@@ -169,25 +169,28 @@ const IndexSpec* Directory::IndexFor(const schema::AttributeType& attr) const {
   return it == indexes_.end() ? nullptr : &it->second;
 }
 
-std::string_view Directory::IndexNameOf(std::string_view type) const {
+const Directory::IndexedType* Directory::IndexedTypeOf(std::string_view type, const schema::AttributeType** at) const {
   // Options ("cn;lang-en") index under the base type.
-  const auto* at = schema_->FindAttribute(type.substr(0, type.find(';')));
-  if (!at) return {};
-  auto indexed = index_by_type_.find(at);
-  return indexed == index_by_type_.end() ? std::string_view() : std::string_view(indexed->second.first);
+  *at = schema_->FindAttribute(type.substr(0, type.find(';')));
+  if (!*at) return nullptr;
+  auto indexed = index_by_type_.find(*at);
+  return indexed == index_by_type_.end() ? nullptr : &indexed->second;
+}
+
+std::string_view Directory::IndexNameOf(std::string_view type) const {
+  const schema::AttributeType* at = nullptr;
+  const IndexedType* indexed = IndexedTypeOf(type, &at);
+  return indexed ? indexed->first : std::string_view();
 }
 
 void Directory::AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out,
                                 const std::vector<std::string_view>* only) const {
-  std::string_view type = attribute.type;
-  type = type.substr(0, type.find(';'));
-  const auto* at = schema_->FindAttribute(type);
-  if (!at) return;
-  auto indexed = index_by_type_.find(at);
-  if (indexed == index_by_type_.end()) return;
-  std::string_view name = indexed->second.first;
+  const schema::AttributeType* at = nullptr;
+  const IndexedType* indexed = IndexedTypeOf(attribute.type, &at);
+  if (!indexed) return;
+  std::string_view name = indexed->first;
   if (only && std::find(only->begin(), only->end(), name) == only->end()) return;
-  const IndexSpec& spec = *indexed->second.second;
+  const IndexSpec& spec = *indexed->second;
   if (spec.presence) out->push_back({store::IndexKind::kPresence, name, ""});
   if (!spec.equality && !spec.substring) return;
   std::vector<std::string> expanded;

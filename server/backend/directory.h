@@ -255,7 +255,11 @@ class Directory {
   // `only` is given and does not list the attribute's index.
   void AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out,
                        const std::vector<std::string_view>* only = nullptr) const;
-  // The index (a key of indexes_) an attribute type is indexed under, or "".
+  using IndexedType = std::pair<std::string_view, const IndexSpec*>;  // index name (a key of indexes_), spec
+  // The index of an attribute type (options ignored), or null; *at is its
+  // schema type (null if unknown).
+  const IndexedType* IndexedTypeOf(std::string_view type, const schema::AttributeType** at) const;
+  // The index an attribute type is indexed under, or "".
   std::string_view IndexNameOf(std::string_view type) const;
   // The indexes whose keys may differ between two versions of an entry: those
   // of every attribute added, removed or with other values.
@@ -381,7 +385,7 @@ class Directory {
   std::string admin_groups_key_;   // AD: Domain Admins; plain: none
   std::map<std::string, IndexSpec> indexes_;  // canonical lower-case name -> spec
   // indexes_ by attribute type (name and spec point into indexes_), built at Open.
-  std::map<const schema::AttributeType*, std::pair<std::string_view, const IndexSpec*>> index_by_type_;
+  std::map<const schema::AttributeType*, IndexedType> index_by_type_;
   std::set<const schema::AttributeType*> has_subtypes_;  // attributes others derive from (name > cn)
   std::mutex write_mu_;
   std::mutex csn_mu_;
