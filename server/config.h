@@ -35,9 +35,10 @@ struct ServerConfig {
   size_t size_limit = 1000;
   int time_limit = 120;
   bool sync_writes = true;
-  size_t block_cache_mb = 128;
+  size_t block_cache_mb = 56;                   // memtables (32 MiB) included
   size_t entry_cache = 50000;
-  size_t entry_cache_mb = 48;
+  size_t entry_cache_mb = 40;                   // ≈ 3.3 KiB a typical user: a 10,000-user directory fits
+  size_t record_cache_mb = 96;                  // ≈ 1 KiB a typical user: a 100,000-user directory fits
   size_t dn_cache_mb = 16;
   size_t index_cache_mb = 16;
   std::string password_scheme = "argon2id";     // argon2id | pbkdf2-sha512 | ssha (benchmarks, migrations)

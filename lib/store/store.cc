@@ -119,39 +119,43 @@ size_t VectorHeap(const std::vector<T>& v) {
   return v.capacity() == 0 ? 0 : MallocChunk(v.capacity() * sizeof(T));
 }
 
-// A bounded LRU of decoded entries, sharded by id to spread lock contention,
-// bounded per shard both in entries and in estimated bytes.
-// A per-shard epoch, bumped on every invalidation, stops a reader that read
-// the database before a commit from caching the value that commit replaced.
-class EntryCache {
+// A bounded LRU from an entry id to a value that is cheap to copy (a
+// shared_ptr), sharded by id to spread lock contention and bounded per shard
+// both in entries and in estimated bytes (value_bytes(v) plus the cache's own
+// nodes). A per-shard epoch, bumped on every invalidation, stops a reader that
+// read the database before a commit from caching the value that commit
+// replaced. Evicted values are released after the shard's lock is dropped.
+template <typename Value>
+class IdCache {
  public:
-  using Value = std::shared_ptr<const StoredEntry>;
+  using ValueBytes = size_t (*)(const Value&);
 
-  EntryCache(size_t max_entries, size_t max_bytes)
-      : max_entries_(PerShard(max_entries)), max_bytes_(PerShard(max_bytes)) {}
+  IdCache(size_t max_entries, size_t max_bytes, ValueBytes value_bytes)
+      : max_entries_(PerShard(max_entries)), max_bytes_(PerShard(max_bytes)), value_bytes_(value_bytes) {}
 
   bool enabled() const { return max_entries_ > 0 && max_bytes_ > 0; }
 
-  // Returns the cached value (or null) and the epoch to pass to Insert.
-  Value Lookup(EntryId id, uint64_t* epoch) {
+  // Returns the cached value (or nullopt) and the epoch to pass to Insert.
+  std::optional<Value> Lookup(EntryId id, uint64_t* epoch) {
     Shard& s = shard(id);
     std::lock_guard lock(s.mu);
     *epoch = s.epoch;
     auto it = s.map.find(id);
-    if (it == s.map.end()) return nullptr;
+    if (it == s.map.end()) return std::nullopt;
     s.lru.splice(s.lru.begin(), s.lru, it->second);
     return it->second->value;
   }
 
   void Insert(EntryId id, Value value, uint64_t epoch) {
-    const size_t charge = EstimateEntryBytes(*value) + kRecordBytes;
+    const size_t charge = value_bytes_(value) + kRecordBytes;
+    Lru evicted;  // destroyed after the lock is released
     Shard& s = shard(id);
     std::lock_guard lock(s.mu);
     if (s.epoch != epoch) return;  // a commit happened since the read
     auto it = s.map.find(id);
     if (it != s.map.end()) {
       s.bytes -= it->second->charge;
-      s.lru.erase(it->second);
+      evicted.splice(evicted.end(), s.lru, it->second);
       s.map.erase(it);
     }
     if (charge > max_bytes_) return;  // would evict the whole shard, itself included
@@ -161,18 +165,19 @@ class EntryCache {
     while (s.lru.size() > max_entries_ || s.bytes > max_bytes_) {
       s.bytes -= s.lru.back().charge;
       s.map.erase(s.lru.back().id);
-      s.lru.pop_back();
+      evicted.splice(evicted.end(), s.lru, std::prev(s.lru.end()));
     }
   }
 
   void Invalidate(EntryId id) {
+    Lru evicted;
     Shard& s = shard(id);
     std::lock_guard lock(s.mu);
     ++s.epoch;
     auto it = s.map.find(id);
     if (it == s.map.end()) return;
     s.bytes -= it->second->charge;
-    s.lru.erase(it->second);
+    evicted.splice(evicted.end(), s.lru, it->second);
     s.map.erase(it);
   }
 
@@ -196,23 +201,36 @@ class EntryCache {
   using Lru = std::list<Record>;
   // A list node (two links and the record), a map node (next link, key and
   // list iterator) and the map's bucket pointer.
-  static inline const size_t kRecordBytes = MallocChunk(2 * sizeof(void*) + sizeof(Record)) +
-                                            MallocChunk(sizeof(void*) + sizeof(EntryId) + sizeof(Lru::iterator)) +
-                                            sizeof(void*);
+  static inline const size_t kRecordBytes =
+      MallocChunk(2 * sizeof(void*) + sizeof(Record)) +
+      MallocChunk(sizeof(void*) + sizeof(EntryId) + sizeof(typename Lru::iterator)) + sizeof(void*);
   struct Shard {
     std::mutex mu;
     uint64_t epoch = 0;
     size_t bytes = 0;
     Lru lru;
-    std::unordered_map<EntryId, Lru::iterator> map;
+    std::unordered_map<EntryId, typename Lru::iterator> map;
   };
   static size_t PerShard(size_t total) { return total == 0 ? 0 : std::max<size_t>(1, total / kShards); }
   Shard& shard(EntryId id) { return shards_[id % kShards]; }
 
   size_t max_entries_;
   size_t max_bytes_;
+  ValueBytes value_bytes_;
   Shard shards_[kShards];
 };
+
+// Decoded entries: a hit costs a shared_ptr copy.
+using EntryCache = IdCache<std::shared_ptr<const StoredEntry>>;
+size_t DecodedBytes(const std::shared_ptr<const StoredEntry>& stored) { return EstimateEntryBytes(*stored); }
+
+// The entries' records as RocksDB stores them, a third of their decoded size:
+// the tier behind the decoded cache, so that a directory too large for that
+// still reads most entries without a RocksDB Get (a hit costs a decode).
+using RecordCache = IdCache<std::shared_ptr<const std::string>>;
+size_t RecordBytes(const std::shared_ptr<const std::string>& record) {
+  return MallocChunk(sizeof(void*) + 2 * sizeof(int) + sizeof(std::string)) + StringHeap(*record);
+}
 
 // A bounded LRU from a string key to a small value, sharded by key hash and
 // bounded per shard in estimated bytes (the key's and the value's heap plus
@@ -467,7 +485,8 @@ class WalSyncer {
 struct Store::Impl {
   explicit Impl(const StoreOptions& o)
       : options(o),
-        cache(o.entry_cache_entries, o.entry_cache_bytes),
+        cache(o.entry_cache_entries, o.entry_cache_bytes, DecodedBytes),
+        record_cache(o.record_cache_bytes == 0 ? 0 : SIZE_MAX, o.record_cache_bytes, RecordBytes),
         dn_cache(o.dn_cache_bytes, NoHeap),
         posting_cache(o.posting_cache_bytes, ChunksHeap) {}
   ~Impl() {
@@ -493,6 +512,7 @@ struct Store::Impl {
   // A format-1 store opened read-only: its index is not readable.
   bool legacy_index = false;
   EntryCache cache;
+  RecordCache record_cache;
   mutable DnCache dn_cache;            // FindId is a const read
   mutable PostingCache posting_cache;  // so is ForEachChunk
   WalSyncer syncer;  // group commit
@@ -651,15 +671,26 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
 Result<std::shared_ptr<const StoredEntry>> Store::Impl::GetShared(EntryId id) {
   uint64_t epoch = 0;
   if (cache.enabled()) {
-    if (auto hit = cache.Lookup(id, &epoch)) return hit;
+    if (auto hit = cache.Lookup(id, &epoch)) return *hit;
   }
-  // Pinned: decoded straight from the block cache, no copy of the record.
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), entries, keys::EntryKey(id), &value);
-  if (s.IsNotFound()) return std::shared_ptr<const StoredEntry>();
-  if (!s.ok()) return FromRocks(s, "store get");
-  SIMPLEAD_ASSIGN_OR_RETURN(StoredEntry stored, DecodeEntryRecord(id, View(value)));
-  auto shared = std::make_shared<const StoredEntry>(std::move(stored));
+  std::shared_ptr<const std::string> record;
+  uint64_t record_epoch = 0;
+  if (record_cache.enabled()) record = record_cache.Lookup(id, &record_epoch).value_or(nullptr);
+  std::optional<StoredEntry> stored;
+  if (record) {
+    SIMPLEAD_ASSIGN_OR_RETURN(stored, DecodeEntryRecord(id, *record));
+  } else {
+    // Pinned: decoded straight from the block cache, no copy of the record.
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), entries, keys::EntryKey(id), &value);
+    if (s.IsNotFound()) return std::shared_ptr<const StoredEntry>();
+    if (!s.ok()) return FromRocks(s, "store get");
+    SIMPLEAD_ASSIGN_OR_RETURN(stored, DecodeEntryRecord(id, View(value)));
+    if (record_cache.enabled()) {
+      record_cache.Insert(id, std::make_shared<const std::string>(View(value)), record_epoch);
+    }
+  }
+  auto shared = std::make_shared<const StoredEntry>(std::move(*stored));
   if (cache.enabled()) cache.Insert(id, shared, epoch);
   return shared;
 }
@@ -862,7 +893,10 @@ Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
   }
   rocksdb::Status st = s.db->Write(wo, &batch);
   if (st.ok()) {
-    for (const auto& [id, record] : entries) s.cache.Invalidate(id);
+    for (const auto& [id, record] : entries) {
+      s.cache.Invalidate(id);
+      s.record_cache.Invalidate(id);
+    }
     for (const auto& [dn, id] : dn2id) s.dn_cache.Invalidate(dn);
     for (const auto& [key, ops] : index_ops) {
       s.posting_cache.Invalidate(std::string_view(key).substr(0, key.size() - sizeof(uint64_t)));  // less the chunk
@@ -1287,6 +1321,7 @@ Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
 }
 
 EntryCacheUsage Store::entry_cache_usage() const { return impl_->cache.Usage(); }
+EntryCacheUsage Store::record_cache_usage() const { return impl_->record_cache.Usage(); }
 size_t Store::dn_cache_size() const { return impl_->dn_cache.Size(); }
 size_t Store::posting_cache_size() const { return impl_->posting_cache.Size(); }
 

@@ -57,6 +57,10 @@ struct StoreOptions {
   // counted with EstimateEntryBytes.
   size_t entry_cache_entries = 20000;
   size_t entry_cache_bytes = 64 * 1024 * 1024;
+  // The record cache behind it: entries as stored (about a third of their
+  // decoded size), so that a miss of the decoded cache costs a decode, not a
+  // RocksDB Get. Estimated heap bytes (LRU, 16 shards); 0 disables it.
+  size_t record_cache_bytes = 0;
   // The DN -> id cache (LRU of found dn2id lookups, 16 shards) in estimated
   // heap bytes, about 150 per typical DN; 0 disables it.
   size_t dn_cache_bytes = 16 * 1024 * 1024;
@@ -231,6 +235,7 @@ class Store {
   Result<std::optional<std::string>> GetMeta(std::string_view key) const;
 
   EntryCacheUsage entry_cache_usage() const;
+  EntryCacheUsage record_cache_usage() const;  // bytes: RecordBytes plus the cache's nodes
   // DNs the DN -> id cache holds now.
   size_t dn_cache_size() const;
   // Index keys the posting cache holds now.

@@ -105,6 +105,42 @@ class StoreTest : public ::testing::Test {
     return ids;
   }
 
+  // Readers on three threads while this thread commits 200 increasing
+  // values to one entry: no reader sees a value older than one it saw.
+  void ExpectReadersNeverGoBackInTime() {
+    EntryId root = AddRoot();
+    const std::string dn = "cn=counter,dc=example,dc=com";
+    EntryId id = AddChild(root, "0");
+    constexpr int kCommits = 200;
+    std::atomic<bool> done{false};
+    std::atomic<int> regressions{0};
+    std::vector<std::thread> readers;
+    for (int r = 0; r < 3; ++r) {
+      readers.emplace_back([&] {
+        int last = 0;
+        for (int i = 0; i < 100000 && !done.load(); ++i) {
+          auto got = store_->Get(id);
+          if (!got.ok() || !got->has_value()) continue;
+          int now = std::stoi(*(*got)->entry.First("cn"));
+          if (now < last) ++regressions;
+          last = now;
+        }
+      });
+    }
+    for (int v = 1; v <= kCommits; ++v) {
+      auto txn = store_->BeginWrite();
+      txn.PutEntry(id, root, Norm(dn), MakeEntry(dn, std::to_string(v)));
+      if (!txn.Commit().ok()) {
+        ADD_FAILURE() << "commit " << v << " failed";
+        break;  // the readers must still be stopped and joined
+      }
+      EXPECT_EQ(*(*store_->Get(id))->entry.First("cn"), std::to_string(v));
+    }
+    done = true;
+    for (auto& t : readers) t.join();
+    EXPECT_EQ(regressions.load(), 0);
+  }
+
   TempDir dir_;
   std::unique_ptr<Store> store_;
 };
@@ -387,35 +423,16 @@ TEST_F(StoreTest, EntryCacheIsInvalidatedOnCommit) {
   EXPECT_FALSE(store_->Get(id)->has_value());
 }
 
-TEST_F(StoreTest, ConcurrentReadersNeverSeeAnOlderValueAfterANewerOne) {
-  EntryId root = AddRoot();
-  const std::string dn = "cn=counter,dc=example,dc=com";
-  EntryId id = AddChild(root, "0");
-  constexpr int kCommits = 200;
-  std::atomic<bool> done{false};
-  std::atomic<int> regressions{0};
-  std::vector<std::thread> readers;
-  for (int r = 0; r < 3; ++r) {
-    readers.emplace_back([&] {
-      int last = 0;
-      for (int i = 0; i < 100000 && !done.load(); ++i) {
-        auto got = store_->Get(id);
-        if (!got.ok() || !got->has_value()) continue;
-        int now = std::stoi(*(*got)->entry.First("cn"));
-        if (now < last) ++regressions;
-        last = now;
-      }
-    });
-  }
-  for (int v = 1; v <= kCommits; ++v) {
-    auto txn = store_->BeginWrite();
-    txn.PutEntry(id, root, Norm(dn), MakeEntry(dn, std::to_string(v)));
-    ASSERT_TRUE(txn.Commit().ok());
-    EXPECT_EQ(*(*store_->Get(id))->entry.First("cn"), std::to_string(v));
-  }
-  done = true;
-  for (auto& t : readers) t.join();
-  EXPECT_EQ(regressions.load(), 0);
+TEST_F(StoreTest, ConcurrentReadersNeverSeeAnOlderValueAfterANewerOne) { ExpectReadersNeverGoBackInTime(); }
+
+TEST_F(StoreTest, ConcurrentReadersThroughTheRecordCacheNeverSeeAnOlderValue) {
+  StoreOptions o = Options(dir_.path("records"));
+  o.entry_cache_entries = 0;  // every read goes through the record cache
+  o.record_cache_bytes = 1 << 20;
+  store_ = MustOpen(o);
+  ASSERT_NE(store_, nullptr);
+  ExpectReadersNeverGoBackInTime();
+  EXPECT_EQ(store_->entry_cache_usage().entries, 0u);
 }
 
 TEST_F(StoreTest, CheckpointOpensAsAStore) {
@@ -656,6 +673,98 @@ TEST(EntryCacheBytesTest, ZeroEntriesDisablesTheCacheToo) {
   auto second = *store->GetShared(3);
   EXPECT_NE(first.get(), second.get());
   EXPECT_EQ(store->entry_cache_usage().entries, 0u);
+}
+
+// ---- Record cache ---------------------------------------------------------------
+
+// RocksDB key comparisons (its per-thread perf context) made by one
+// GetShared: none when a cache answers.
+uint64_t GetComparisons(Store& store, EntryId id, std::shared_ptr<const StoredEntry>* got) {
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  auto stored = store.GetShared(id);
+  uint64_t n = rocksdb::get_perf_context()->user_key_comparison_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_TRUE(stored.ok()) << stored.status().ToString();
+  *got = stored.ok() ? *stored : nullptr;
+  return n;
+}
+
+StoreOptions RecordCacheOnly(const std::string& path, size_t bytes) {
+  StoreOptions o = Options(path);
+  o.entry_cache_entries = 0;
+  o.record_cache_bytes = bytes;
+  return o;
+}
+
+TEST(RecordCacheTest, SecondReadDecodesTheCachedRecordWithoutRocksDb) {
+  TempDir dir;
+  auto store = MustOpen(RecordCacheOnly(dir.path(), 1 << 20));
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 20);
+  std::shared_ptr<const StoredEntry> first, second;
+  EXPECT_GT(GetComparisons(*store, 7, &first), 0u);
+  EXPECT_EQ(GetComparisons(*store, 7, &second), 0u);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(first.get(), second.get());  // decoded again: the decoded cache is off
+  EXPECT_EQ(second->id, 7u);
+  EXPECT_EQ(second->entry.dn().ToString(), "uid=user7,ou=people,dc=example,dc=com");
+  EXPECT_EQ(EncodeEntry(second->entry), EncodeEntry(MakeUser(7)));  // every attribute and value
+  EXPECT_EQ(store->record_cache_usage().entries, 1u);
+  std::shared_ptr<const StoredEntry> missing;
+  EXPECT_GT(GetComparisons(*store, 999, &missing), 0u);
+  EXPECT_EQ(missing, nullptr);
+  EXPECT_EQ(store->record_cache_usage().entries, 1u);  // absent ids are not cached
+}
+
+TEST(RecordCacheTest, CommitsDropTheRecordsTheyWrite) {
+  TempDir dir;
+  auto store = MustOpen(RecordCacheOnly(dir.path(), 1 << 20));
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 10);
+  ASSERT_EQ(*(*store->GetShared(4))->entry.First("loginShell"), "/bin/bash");  // now cached
+  ldap::Entry changed = MakeUser(4);
+  changed.Set("loginShell", {"/bin/zsh"});
+  auto txn = store->BeginWrite();
+  txn.PutEntry(4, kNoEntry, changed.dn().Normalized(), changed);
+  ASSERT_TRUE(txn.Commit().ok());
+  std::shared_ptr<const StoredEntry> got;
+  EXPECT_GT(GetComparisons(*store, 4, &got), 0u);  // the commit dropped the record
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(*got->entry.First("loginShell"), "/bin/zsh");
+  txn.DeleteEntry(4, kNoEntry, changed.dn().Normalized());
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(*store->GetShared(4), nullptr);
+  EXPECT_EQ(*(*store->GetShared(5))->entry.First("uid"), "user5");
+}
+
+TEST(RecordCacheTest, NeverHoldsMoreThanItsBudgetAndZeroDisablesIt) {
+  TempDir dir;
+  constexpr size_t kBudget = 64 * 1024;  // 4 KiB a shard: a few users
+  auto store = MustOpen(RecordCacheOnly(dir.path(), kBudget));
+  ASSERT_NE(store, nullptr);
+  constexpr int kUsers = 500;
+  PutUsers(*store, kUsers);
+  for (int n = 1; n <= kUsers; ++n) {
+    auto got = store->GetShared(static_cast<EntryId>(n));
+    ASSERT_TRUE(got.ok() && *got != nullptr) << n;
+    ASSERT_EQ(*(*got)->entry.First("uid"), "user" + std::to_string(n));
+    ASSERT_LE(store->record_cache_usage().bytes, kBudget) << "after " << n << " reads";
+  }
+  EntryCacheUsage usage = store->record_cache_usage();
+  EXPECT_GT(usage.entries, 0u);
+  EXPECT_LT(usage.entries, static_cast<size_t>(kUsers));
+  EXPECT_GT(usage.bytes, kBudget / 2);  // evicts only what it must
+
+  TempDir off_dir;
+  auto off = MustOpen(RecordCacheOnly(off_dir.path(), 0));
+  ASSERT_NE(off, nullptr);
+  PutUsers(*off, 10);
+  std::shared_ptr<const StoredEntry> got;
+  EXPECT_GT(GetComparisons(*off, 3, &got), 0u);
+  EXPECT_GT(GetComparisons(*off, 3, &got), 0u);
+  EXPECT_EQ(off->record_cache_usage().entries, 0u);
 }
 
 // ---- DN -> id cache ------------------------------------------------------------
