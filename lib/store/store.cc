@@ -13,6 +13,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -227,9 +228,20 @@ size_t DecodedBytes(const std::shared_ptr<const StoredEntry>& stored) { return E
 // The entries' records as RocksDB stores them, a third of their decoded size:
 // the tier behind the decoded cache, so that a directory too large for that
 // still reads most entries without a RocksDB Get (a hit costs a decode).
-using RecordCache = IdCache<std::shared_ptr<const std::string>>;
-size_t RecordBytes(const std::shared_ptr<const std::string>& record) {
-  return MallocChunk(sizeof(void*) + 2 * sizeof(int) + sizeof(std::string)) + StringHeap(*record);
+// One allocation each: the control block and the bytes.
+struct CachedRecord {
+  std::shared_ptr<const char[]> bytes;
+  size_t size = 0;
+  std::string_view view() const { return {bytes.get(), size}; }
+};
+using RecordCache = IdCache<CachedRecord>;
+size_t RecordBytes(const CachedRecord& record) {
+  return MallocChunk(sizeof(void*) + 2 * sizeof(int) + record.size);
+}
+CachedRecord CopyRecord(std::string_view value) {
+  auto bytes = std::make_shared_for_overwrite<char[]>(value.size());
+  std::memcpy(bytes.get(), value.data(), value.size());
+  return {std::move(bytes), value.size()};
 }
 
 // A bounded LRU from a string key to a small value, sharded by key hash and
@@ -329,17 +341,29 @@ using DnCache = KeyedCache<EntryId>;
 size_t NoHeap(const EntryId&) { return 0; }
 
 // Every non-empty (chunk, value) of one exact index key, as ForEachChunk
-// reads them: the posting cache keeps small lists (an equality key of a
-// unique attribute, a rare value) so that an indexed look-up skips RocksDB.
-using CachedChunks = std::vector<std::pair<uint64_t, std::string>>;
-using PostingCache = KeyedCache<std::shared_ptr<const CachedChunks>>;
+// reads them, packed into one string (varint chunk, length-prefixed value,
+// ...): the posting cache keeps small lists (an equality key of a unique
+// attribute, a rare value) so that an indexed look-up skips RocksDB. A
+// one-id list fits the string's inline buffer: no allocation, and a lookup
+// copies it.
+using PostingCache = KeyedCache<std::string>;
 // Lists above this many value bytes are read from RocksDB every time: the
 // cache is for look-ups by unique values, not for large sets.
 constexpr size_t kMaxCachedPostingBytes = 256;
-size_t ChunksHeap(const std::shared_ptr<const CachedChunks>& chunks) {
-  size_t n = MallocChunk(sizeof(CachedChunks) + 2 * sizeof(void*)) + VectorHeap(*chunks);  // make_shared block
-  for (const auto& [chunk, value] : *chunks) n += StringHeap(value);
-  return n;
+void AppendCachedChunk(std::string* packed, uint64_t chunk, std::string_view value) {
+  keys::PutVarint64(packed, chunk);
+  keys::PutLengthPrefixed(packed, value);
+}
+// Calls fn on each packed chunk until it returns false; false if the
+// packing is malformed (it never is: only AppendCachedChunk writes it).
+bool ForEachCachedChunk(std::string_view packed, const std::function<bool(uint64_t, std::string_view)>& fn) {
+  while (!packed.empty()) {
+    uint64_t chunk = 0;
+    std::string_view value;
+    if (!keys::GetVarint64(&packed, &chunk) || !keys::GetLengthPrefixed(&packed, &value)) return false;
+    if (!fn(chunk, value)) return true;
+  }
+  return true;
 }
 
 bool Lz4Supported() {
@@ -488,7 +512,7 @@ struct Store::Impl {
         cache(o.entry_cache_entries, o.entry_cache_bytes, DecodedBytes),
         record_cache(o.record_cache_bytes == 0 ? 0 : SIZE_MAX, o.record_cache_bytes, RecordBytes),
         dn_cache(o.dn_cache_bytes, NoHeap),
-        posting_cache(o.posting_cache_bytes, ChunksHeap) {}
+        posting_cache(o.posting_cache_bytes, StringHeap) {}
   ~Impl() {
     if (db == nullptr) return;
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -609,22 +633,20 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
     uint64_t epoch = 0;
     if (posting_cache.enabled()) {
       if (auto hit = posting_cache.Lookup(prefix, &epoch)) {
-        for (const auto& [c, value] : **hit) {
-          if (!fn(c, value)) break;
-        }
+        if (!ForEachCachedChunk(*hit, fn)) return InternalError("corrupt posting cache entry");
         return Status::Ok();
       }
     }
     // fn sees each chunk as it is read; a copy is kept while the list stays
     // small, and cached only if fn saw the whole list (no early stop).
     bool cacheable = posting_cache.enabled();
-    auto read = cacheable ? std::make_shared<CachedChunks>() : nullptr;
+    std::string read;
     size_t bytes = 0;
     auto visit = [&](uint64_t c, std::string_view value) {
       if (cacheable) {
         bytes += value.size();
         cacheable = bytes <= kMaxCachedPostingBytes;
-        if (cacheable) read->emplace_back(c, std::string(value));
+        if (cacheable) AppendCachedChunk(&read, c, value);
       }
       if (fn(c, value)) return true;
       cacheable = false;
@@ -652,7 +674,10 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
       SIMPLEAD_RETURN_IF_ERROR(
           MultiGetChunks({prefix}, chunks, [&](size_t, uint64_t c, std::string_view value) { return visit(c, value); }));
     }
-    if (cacheable) posting_cache.Insert(prefix, std::move(read), epoch);
+    if (cacheable) {
+      read.shrink_to_fit();  // charged by capacity
+      posting_cache.Insert(prefix, std::move(read), epoch);
+    }
     return Status::Ok();
   }
   Status bad;
@@ -673,12 +698,12 @@ Result<std::shared_ptr<const StoredEntry>> Store::Impl::GetShared(EntryId id) {
   if (cache.enabled()) {
     if (auto hit = cache.Lookup(id, &epoch)) return *hit;
   }
-  std::shared_ptr<const std::string> record;
+  std::optional<CachedRecord> record;
   uint64_t record_epoch = 0;
-  if (record_cache.enabled()) record = record_cache.Lookup(id, &record_epoch).value_or(nullptr);
+  if (record_cache.enabled()) record = record_cache.Lookup(id, &record_epoch);
   std::optional<StoredEntry> stored;
   if (record) {
-    SIMPLEAD_ASSIGN_OR_RETURN(stored, DecodeEntryRecord(id, *record));
+    SIMPLEAD_ASSIGN_OR_RETURN(stored, DecodeEntryRecord(id, record->view()));
   } else {
     // Pinned: decoded straight from the block cache, no copy of the record.
     rocksdb::PinnableSlice value;
@@ -687,7 +712,7 @@ Result<std::shared_ptr<const StoredEntry>> Store::Impl::GetShared(EntryId id) {
     if (!s.ok()) return FromRocks(s, "store get");
     SIMPLEAD_ASSIGN_OR_RETURN(stored, DecodeEntryRecord(id, View(value)));
     if (record_cache.enabled()) {
-      record_cache.Insert(id, std::make_shared<const std::string>(View(value)), record_epoch);
+      record_cache.Insert(id, CopyRecord(View(value)), record_epoch);
     }
   }
   auto shared = std::make_shared<const StoredEntry>(std::move(*stored));

@@ -988,6 +988,12 @@ TEST(PostingCacheTest, SecondLookupOfASmallListSkipsRocksDbAndCommitsRefreshIt) 
   EXPECT_EQ(ids, std::vector<EntryId>{70000});
   EXPECT_EQ(IndexedComparisons(*store, "alice", &ids), 0u);
   EXPECT_EQ(ids, std::vector<EntryId>{70000});
+  // A list over two chunks is cached whole, in chunk order.
+  IndexUid(*store, "alice", 5);
+  EXPECT_GT(IndexedComparisons(*store, "alice", &ids), 0u);
+  EXPECT_EQ(ids, (std::vector<EntryId>{5, 70000}));
+  EXPECT_EQ(IndexedComparisons(*store, "alice", &ids), 0u);
+  EXPECT_EQ(ids, (std::vector<EntryId>{5, 70000}));
 }
 
 TEST(PostingCacheTest, LargeListsAreNotCachedAndZeroDisablesTheCache) {
