@@ -5,10 +5,9 @@
 namespace simplead::kms {
 
 void AppendU32(std::string& out, uint32_t v) {
-  out.push_back(static_cast<char>(v >> 24));
-  out.push_back(static_cast<char>(v >> 16));
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
+  const char bytes[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                         static_cast<char>(v)};
+  out.append(bytes, sizeof bytes);
 }
 
 uint32_t ReadU32(std::string_view in) {
@@ -17,7 +16,10 @@ uint32_t ReadU32(std::string_view in) {
 }
 
 std::string CanonicalContext(const EncryptionContext& context) {
+  size_t size = 4;
+  for (const auto& [k, v] : context) size += 8 + k.size() + v.size();
   std::string out;
+  out.reserve(size);  // built on every bind (the verifier's context)
   AppendU32(out, static_cast<uint32_t>(context.size()));
   for (const auto& [k, v] : context) {
     AppendU32(out, static_cast<uint32_t>(k.size()));

@@ -38,7 +38,7 @@ Result<std::string> BerContent(const berval& encoded) {
 }
 
 void AppendLower(std::string* out, std::string_view s) {
-  for (char c : s) out->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : s) out->push_back(AsciiLower(c));
 }
 
 // Appends one RDN; the common single-AVA case builds no temporaries.

@@ -16,6 +16,9 @@ struct Attribute {
   std::vector<std::string> values;
 };
 
+// ASCII case folding, as LDAP's descriptors and caseIgnore keys use (and as
+// std::tolower in the C locale, without its per-call locale lookup).
+constexpr char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);
 

@@ -240,7 +240,7 @@ Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string
   principal.dn = entry.dn().ToString();
   principal.normalized_dn = DnKey(entry.dn());
   principal.id = resolved->id;
-  principal.is_admin = IsAdminEntry(*resolved);
+  principal.is_admin = IsAdminEntry(*resolved, principal.normalized_dn);
   return principal;
 }
 

@@ -307,7 +307,7 @@ uint32_t Directory::AllocateRid(store::WriteTxn& txn) {
   return rid;
 }
 
-bool Directory::IsAdminEntry(const store::StoredEntry& stored) const {
+bool Directory::IsAdminEntry(const store::StoredEntry& stored, std::string_view dn_key) const {
   const ldap::Entry& e = stored.entry;
   if (options_.ad_mode) {
     if (const std::string* sid = e.First("objectSid")) {
@@ -325,7 +325,7 @@ bool Directory::IsAdminEntry(const store::StoredEntry& stored) const {
     if (!admin.ok() || !admin->has_value()) return false;  // not provisioned (yet): ask again next time
     admin_key_ = std::move(**admin);
   }
-  return *admin_key_ == DnKey(e.dn());
+  return *admin_key_ == dn_key;
 }
 
 std::vector<std::string> Directory::GroupsOf(const ldap::Entry& entry, size_t limit) const {

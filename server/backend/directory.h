@@ -372,7 +372,8 @@ class Directory {
   // and sets *too_costly instead.
   Result<Principal> AuthenticateImpl(std::string_view name, std::string_view password, bool cheap_only,
                                      bool* too_costly);
-  bool IsAdminEntry(const store::StoredEntry& stored) const;
+  // `dn_key` is DnKey(stored.entry.dn()), which every caller already has.
+  bool IsAdminEntry(const store::StoredEntry& stored, std::string_view dn_key) const;
   std::vector<std::string> GroupsOf(const ldap::Entry& entry, size_t limit) const;  // transitive memberOf keys
 
   DirectoryOptions options_;

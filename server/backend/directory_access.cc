@@ -87,6 +87,7 @@ bool Directory::CanReadAttribute(const EntryAccess& access, const schema::Attrib
 }
 
 bool Directory::IsProtectedEntry(const store::StoredEntry& stored) const {
+  const std::string dn_key = DnKey(stored.entry.dn());
   if (options_.ad_mode) {
     if (const std::string* sid = stored.entry.First("objectSid")) {
       auto parsed = Sid::FromBinary(*sid);
@@ -94,9 +95,9 @@ bool Directory::IsProtectedEntry(const store::StoredEntry& stored) const {
         return true;
       }
     }
-    if (DnKey(stored.entry.dn()) == admin_groups_key_) return true;
+    if (dn_key == admin_groups_key_) return true;
   }
-  return IsAdminEntry(stored);
+  return IsAdminEntry(stored, dn_key);
 }
 
 Status Directory::CheckEntryRight(const AccessContext& ctx, const store::StoredEntry& target,

@@ -33,12 +33,6 @@ std::chrono::seconds Interval(const ldap::Entry& e, std::string_view attr, std::
   return std::chrono::seconds(ticks / 10'000'000LL);
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 PasswordPolicy DomainPolicy(const ldap::Entry& domain, const PasswordPolicy& defaults) {
@@ -61,7 +55,7 @@ PasswordPolicy SettingsObjectPolicy(const ldap::Entry& pso) {
   PasswordPolicy p;
   p.min_length = static_cast<size_t>(std::max(0LL, IntOf(pso, "msDS-MinimumPasswordLength", 0)));
   const std::string* complexity = pso.First("msDS-PasswordComplexityEnabled");
-  p.complexity = complexity && Lower(*complexity) == "true";
+  p.complexity = complexity && ldap::ToLower(*complexity) == "true";
   p.history_length = static_cast<size_t>(std::max(0LL, IntOf(pso, "msDS-PasswordHistoryLength", 0)));
   p.max_age = Interval(pso, "msDS-MaximumPasswordAge", std::chrono::seconds(0));
   p.min_age = Interval(pso, "msDS-MinimumPasswordAge", std::chrono::seconds(0));
@@ -95,9 +89,9 @@ Status CheckPasswordQuality(const PasswordPolicy& policy, std::string_view passw
                  std::string(kPasswordNotComplex) + ": use three of upper case, lower case, digits and symbols "
                  "(policy " + policy.source + ")");
   }
-  std::string lower_password = Lower(password);
+  std::string lower_password = ldap::ToLower(password);
   for (const auto& name : account_names) {
-    if (name.size() >= 3 && lower_password.find(Lower(name)) != std::string::npos) {
+    if (name.size() >= 3 && lower_password.find(ldap::ToLower(name)) != std::string::npos) {
       return Error(ResultCode::kConstraintViolation,
                    std::string(kPasswordNotComplex) + ": it contains the account name (policy " + policy.source + ")");
     }
