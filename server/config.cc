@@ -138,7 +138,7 @@ void AddKmsOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--kms-cache-entries", c.kms_cache_entries, "Data keys cached for secret attributes")
       ->capture_default_str();
   app.add_option("--kms-opened-values", c.kms_opened_values,
-                 "Opened password verifiers kept in memory (about 1 KiB each) so that a repeated bind skips "
+                 "Opened password verifiers kept in memory (about 250 bytes each) so that a repeated bind skips "
                  "the per-value key derivation and decryption; size it to the accounts that bind often, 0 disables")
       ->capture_default_str();
 }

@@ -66,7 +66,7 @@ struct ServerConfig {
   std::string kms_pkcs11_token;
   std::string kms_pkcs11_pin_file;
   size_t kms_cache_entries = 100000;
-  size_t kms_opened_values = 16384;
+  size_t kms_opened_values = 65536;
 };
 
 // Registers every option on `app`, bound to `config`.

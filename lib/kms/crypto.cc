@@ -137,6 +137,10 @@ struct CryptoKit::Algorithms {
   // HMAC-SHA256 with the digest already resolved; copied, then re-keyed, per call.
   std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> hmac_sha256;
   std::unique_ptr<EVP_CIPHER, CipherDeleter> aes128_gcm, aes192_gcm, aes256_gcm;
+  struct MdDeleter {
+    void operator()(EVP_MD* m) const { EVP_MD_free(m); }
+  };
+  std::unique_ptr<EVP_MD, MdDeleter> sha256;
 
   const EVP_CIPHER* Gcm(size_t key_size) const {
     switch (key_size) {
@@ -164,6 +168,8 @@ Result<std::unique_ptr<CryptoKit>> CryptoKit::Create() {
   a->aes192_gcm.reset(EVP_CIPHER_fetch(nullptr, "AES-192-GCM", nullptr));
   a->aes256_gcm.reset(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr));
   if (!a->aes128_gcm || !a->aes192_gcm || !a->aes256_gcm) return InternalError("AES-GCM is not available");
+  a->sha256.reset(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  if (!a->sha256) return InternalError("SHA-256 is not available");
   return std::unique_ptr<CryptoKit>(new CryptoKit(std::move(a)));
 }
 
@@ -181,6 +187,25 @@ Status CryptoKit::HmacSha256(std::string_view key, std::initializer_list<std::st
     return InternalError("HMAC: final failed");
   }
   return Status::Ok();
+}
+
+Result<std::string> CryptoKit::Sha256(std::initializer_list<std::string_view> data) const {
+  struct MdCtxDeleter {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), algorithms_->sha256.get(), nullptr) != 1) {
+    return InternalError("SHA-256: init failed");
+  }
+  for (std::string_view d : data) {
+    if (!d.empty() && EVP_DigestUpdate(ctx.get(), d.data(), d.size()) != 1) return InternalError("SHA-256: update failed");
+  }
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  unsigned int n = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &n) != 1 || n != SHA256_DIGEST_LENGTH) {
+    return InternalError("SHA-256: final failed");
+  }
+  return out;
 }
 
 // RFC 5869 §2.2-2.3: PRK = HMAC(salt, IKM); T(i) = HMAC(PRK, T(i-1) | info | i).

@@ -76,6 +76,8 @@ class CryptoKit {
                                  std::string_view aad) const;
   Result<SecureBytes> AesGcmOpen(const SecureBytes& key, std::string_view nonce,
                                  std::string_view ciphertext_and_tag, std::string_view aad) const;
+  // SHA-256 of the concatenation of `data`, 32 raw bytes.
+  Result<std::string> Sha256(std::initializer_list<std::string_view> data) const;
 
  private:
   struct Algorithms;

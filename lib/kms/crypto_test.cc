@@ -186,5 +186,18 @@ TEST(UuidTest, FormatsAndParsesVersion4) {
   EXPECT_FALSE(ParseUuid("not-a-uuid").ok());
 }
 
+TEST(CryptoKitTest, Sha256MatchesFips180TestVectorsAcrossPieces) {
+  auto kit = CryptoKit::Create();
+  ASSERT_TRUE(kit.ok()) << kit.status().ToString();
+  // FIPS 180-2, appendix B.1 and B.2; the pieces are hashed as one message.
+  auto abc = (*kit)->Sha256({"a", "", "bc"});
+  ASSERT_TRUE(abc.ok());
+  EXPECT_EQ(HexEncode(*abc), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  auto two_blocks = (*kit)->Sha256({"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnop", "nopq"});
+  ASSERT_TRUE(two_blocks.ok());
+  EXPECT_EQ(HexEncode(*two_blocks), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(*(*kit)->Sha256({}), *(*kit)->Sha256({""}));
+}
+
 }  // namespace
 }  // namespace simplead::kms

@@ -197,19 +197,28 @@ std::string DecryptCacheKey(std::string_view encrypted_data_key, const std::stri
   return cache_key;
 }
 
-// The whole sealed value and its context, the part unique to the value
-// (salt, nonce, ciphertext and tag) first: keys under one data key share
-// their header, and the map compares keys from the front.
-std::string OpenedCacheKey(const SealedParts& p, std::string_view sealed, const std::string& canonical_context) {
+}  // namespace
+
+// The whole sealed value and its context, each length-prefixed, as their
+// SHA-256: a 32-byte key instead of some 400 bytes, so that an opened value
+// costs about 250 bytes of memory. Without the kit (or should hashing fail),
+// the bytes themselves.
+std::string SecretSealer::OpenedCacheKey(std::string_view sealed, const std::string& canonical_context) const {
+  std::string sealed_length, context_length;
+  AppendU32(sealed_length, static_cast<uint32_t>(sealed.size()));
+  AppendU32(context_length, static_cast<uint32_t>(canonical_context.size()));
+  if (crypto_) {
+    auto digest = crypto_->Sha256({sealed_length, sealed, context_length, canonical_context});
+    if (digest.ok()) return std::move(*digest);
+  }
   std::string key;
-  key.reserve(sealed.size() + 4 + canonical_context.size());
-  key += sealed.substr(3 + p.encrypted_data_key.size());
-  key += sealed.substr(0, 3 + p.encrypted_data_key.size());
-  AppendU32(key, static_cast<uint32_t>(canonical_context.size()));
-  key += canonical_context;
+  key.reserve(8 + sealed.size() + canonical_context.size());
+  for (std::string_view part : {std::string_view(sealed_length), sealed, std::string_view(context_length),
+                                std::string_view(canonical_context)}) {
+    key += part;
+  }
   return key;
 }
-}  // namespace
 
 SecretSealer::Entry* SecretSealer::UsableCachedKey(const std::string& cache_key) {
   Entry* e = decrypt_cache_.Find(cache_key);
@@ -261,7 +270,7 @@ std::optional<Result<SecureBytes>> SecretSealer::OpenImpl(std::string_view seale
   auto p = Split(sealed);
   if (!p.ok()) return fail(p.status());
   std::string ctx = CanonicalContext(context);
-  std::string opened_key = OpenedCacheKey(*p, sealed, ctx);
+  std::string opened_key = OpenedCacheKey(sealed, ctx);
   bool derived = p->format == kFormatDerivedKey;
   SecureBytes data_key;
   Clock::TimePoint key_cached_at;

@@ -129,6 +129,7 @@ class SecretSealer {
   };
 
   EncryptionContext DataKeyContext(const EncryptionContext& context) const;
+  std::string OpenedCacheKey(std::string_view sealed, const std::string& canonical_context) const;
   bool Fresh(Clock::TimePoint created) const;
   // Open(), or with `cached_only` OpenFromCache() (nullopt for "would need
   // the KMS or an audit write").
