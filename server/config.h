@@ -37,8 +37,8 @@ struct ServerConfig {
   bool sync_writes = true;
   size_t block_cache_mb = 56;                   // memtables (32 MiB) included
   size_t entry_cache = 50000;
-  size_t entry_cache_mb = 40;                   // ≈ 3.3 KiB a typical user: a 10,000-user directory fits
-  size_t record_cache_mb = 96;                  // ≈ 1 KiB a typical user: a 100,000-user directory fits
+  size_t entry_cache_mb = 36;                   // ≈ 3.3 KiB a typical user: a 10,000-user directory fits
+  size_t record_cache_mb = 88;                  // ≈ 0.95 KiB a typical user: most of a 100,000-user directory
   size_t dn_cache_mb = 16;
   size_t index_cache_mb = 16;
   std::string password_scheme = "argon2id";     // argon2id | pbkdf2-sha512 | ssha (benchmarks, migrations)
@@ -66,7 +66,7 @@ struct ServerConfig {
   std::string kms_pkcs11_token;
   std::string kms_pkcs11_pin_file;
   size_t kms_cache_entries = 100000;
-  size_t kms_opened_values = 65536;
+  size_t kms_opened_values = 49152;
 };
 
 // Registers every option on `app`, bound to `config`.
