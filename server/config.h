@@ -38,7 +38,7 @@ struct ServerConfig {
   size_t block_cache_mb = 56;                   // memtables (32 MiB) included
   size_t entry_cache = 50000;
   size_t entry_cache_mb = 36;                   // ≈ 3.3 KiB a typical user: a 10,000-user directory fits
-  size_t record_cache_mb = 88;                  // ≈ 0.95 KiB a typical user: most of a 100,000-user directory
+  size_t record_cache_mb = 80;                  // ≈ 0.95 KiB a typical user: most of a 100,000-user directory
   size_t dn_cache_mb = 16;
   size_t index_cache_mb = 16;
   std::string password_scheme = "argon2id";     // argon2id | pbkdf2-sha512 | ssha (benchmarks, migrations)
