@@ -198,11 +198,14 @@ Result<std::string> CryptoKit::Sha256(std::initializer_list<std::string_view> da
     return InternalError("SHA-256: init failed");
   }
   for (std::string_view d : data) {
-    if (!d.empty() && EVP_DigestUpdate(ctx.get(), d.data(), d.size()) != 1) return InternalError("SHA-256: update failed");
+    if (!d.empty() && EVP_DigestUpdate(ctx.get(), d.data(), d.size()) != 1) {
+      return InternalError("SHA-256: update failed");
+    }
   }
   std::string out(SHA256_DIGEST_LENGTH, '\0');
   unsigned int n = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &n) != 1 || n != SHA256_DIGEST_LENGTH) {
+  auto* digest = reinterpret_cast<unsigned char*>(out.data());
+  if (EVP_DigestFinal_ex(ctx.get(), digest, &n) != 1 || n != SHA256_DIGEST_LENGTH) {
     return InternalError("SHA-256: final failed");
   }
   return out;

@@ -13,10 +13,10 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
-#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <list>
 #include <mutex>
