@@ -29,8 +29,9 @@ struct KmsSettings {
   size_t data_key_cache_entries = 100000;
   std::chrono::seconds data_key_cache_age{3600};
   // Opened verifiers kept, so a repeated bind skips the per-value key
-  // derivation and decryption (kms::DataKeyCacheOptions::max_opened_values).
-  size_t opened_values = 16384;
+  // derivation and decryption. KmsSettingsFrom sets --kms-opened-values;
+  // unset, the library's default.
+  size_t opened_values = kms::DataKeyCacheOptions{}.max_opened_values;
 };
 
 class DirectoryKms {

@@ -171,15 +171,15 @@ const IndexSpec* Directory::IndexFor(const schema::AttributeType& attr) const {
 
 const Directory::IndexedType* Directory::IndexedTypeOf(std::string_view type, const schema::AttributeType** at) const {
   // Options ("cn;lang-en") index under the base type.
-  *at = schema_->FindAttribute(type.substr(0, type.find(';')));
-  if (!*at) return nullptr;
-  auto indexed = index_by_type_.find(*at);
+  const schema::AttributeType* found = schema_->FindAttribute(type.substr(0, type.find(';')));
+  if (at) *at = found;
+  if (!found) return nullptr;
+  auto indexed = index_by_type_.find(found);
   return indexed == index_by_type_.end() ? nullptr : &indexed->second;
 }
 
 std::string_view Directory::IndexNameOf(std::string_view type) const {
-  const schema::AttributeType* at = nullptr;
-  const IndexedType* indexed = IndexedTypeOf(type, &at);
+  const IndexedType* indexed = IndexedTypeOf(type);
   return indexed ? indexed->first : std::string_view();
 }
 

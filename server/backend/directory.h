@@ -256,9 +256,9 @@ class Directory {
   void AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out,
                        const std::vector<std::string_view>* only = nullptr) const;
   using IndexedType = std::pair<std::string_view, const IndexSpec*>;  // index name (a key of indexes_), spec
-  // The index of an attribute type (options ignored), or null; *at is its
-  // schema type (null if unknown).
-  const IndexedType* IndexedTypeOf(std::string_view type, const schema::AttributeType** at) const;
+  // The index of an attribute type (options ignored), or null; *at, if
+  // given, is its schema type (null if unknown).
+  const IndexedType* IndexedTypeOf(std::string_view type, const schema::AttributeType** at = nullptr) const;
   // The index an attribute type is indexed under, or "".
   std::string_view IndexNameOf(std::string_view type) const;
   // The indexes whose keys may differ between two versions of an entry: those
