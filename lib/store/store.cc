@@ -19,12 +19,14 @@
 #include <cstring>
 #include <filesystem>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "lib/store/entry_codec.h"
+#include "lib/store/frequency_sketch.h"
 #include "lib/store/keys.h"
 #include "lib/store/posting.h"
 
@@ -126,13 +128,28 @@ size_t VectorHeap(const std::vector<T>& v) {
 // nodes). A per-shard epoch, bumped on every invalidation, stops a reader that
 // read the database before a commit from caching the value that commit
 // replaced. Evicted values are released after the shard's lock is dropped.
+//
+// With admission on, a full shard admits a newcomer only if a frequency
+// sketch (TinyLFU) says it is read more often than the entry it would evict.
+// A directory larger than the cache then stops paying an insert and the
+// eviction of a cold entry for every read that misses (at 100,000 users that
+// churn cost more than the decoded cache's hits saved), keeps its hot entries
+// (policies, groups, the admin), and a scan of every entry evicts nothing.
+// Each shard's sketch counts from the first read, sized for the entries its
+// budget holds at `typical_bytes` each.
 template <typename Value>
 class IdCache {
  public:
   using ValueBytes = size_t (*)(const Value&);
+  enum class Admission { kAlways, kFrequency };
 
-  IdCache(size_t max_entries, size_t max_bytes, ValueBytes value_bytes)
-      : max_entries_(PerShard(max_entries)), max_bytes_(PerShard(max_bytes)), value_bytes_(value_bytes) {}
+  IdCache(size_t max_entries, size_t max_bytes, ValueBytes value_bytes, Admission admission,
+          size_t typical_bytes = 1024)
+      : max_entries_(PerShard(max_entries)), max_bytes_(PerShard(max_bytes)), value_bytes_(value_bytes) {
+    if (admission != Admission::kFrequency || !enabled()) return;
+    const size_t capacity = std::min(max_entries_, max_bytes_ / std::max<size_t>(typical_bytes, 1));
+    for (Shard& s : shards_) s.sketch = std::make_unique<FrequencySketch>(capacity);
+  }
 
   bool enabled() const { return max_entries_ > 0 && max_bytes_ > 0; }
 
@@ -141,6 +158,7 @@ class IdCache {
     Shard& s = shard(id);
     std::lock_guard lock(s.mu);
     *epoch = s.epoch;
+    if (s.sketch) s.sketch->Increment(id);
     auto it = s.map.find(id);
     if (it == s.map.end()) return std::nullopt;
     s.lru.splice(s.lru.begin(), s.lru, it->second);
@@ -160,6 +178,10 @@ class IdCache {
       s.map.erase(it);
     }
     if (charge > max_bytes_) return;  // would evict the whole shard, itself included
+    const bool full = s.lru.size() + 1 > max_entries_ || s.bytes + charge > max_bytes_;
+    if (full && s.sketch && !s.lru.empty() && s.sketch->Estimate(id) <= s.sketch->Estimate(s.lru.back().id)) {
+      return;  // not read more often than the entry it would evict
+    }
     s.lru.push_front(Record{id, std::move(value), charge});
     s.map[id] = s.lru.begin();
     s.bytes += charge;
@@ -211,6 +233,7 @@ class IdCache {
     size_t bytes = 0;
     Lru lru;
     std::unordered_map<EntryId, typename Lru::iterator> map;
+    std::unique_ptr<FrequencySketch> sketch;  // Admission::kFrequency only
   };
   static size_t PerShard(size_t total) { return total == 0 ? 0 : std::max<size_t>(1, total / kShards); }
   Shard& shard(EntryId id) { return shards_[id % kShards]; }
@@ -224,6 +247,8 @@ class IdCache {
 // Decoded entries: a hit costs a shared_ptr copy.
 using EntryCache = IdCache<std::shared_ptr<const StoredEntry>>;
 size_t DecodedBytes(const std::shared_ptr<const StoredEntry>& stored) { return EstimateEntryBytes(*stored); }
+// Sizes the decoded cache's frequency sketch: a user is 2-3.5 KiB decoded.
+constexpr size_t kTypicalDecodedBytes = 2048;
 
 // The entries' records as RocksDB stores them, a third of their decoded size:
 // the tier behind the decoded cache, so that a directory too large for that
@@ -509,8 +534,10 @@ class WalSyncer {
 struct Store::Impl {
   explicit Impl(const StoreOptions& o)
       : options(o),
-        cache(o.entry_cache_entries, o.entry_cache_bytes, DecodedBytes),
-        record_cache(o.record_cache_bytes == 0 ? 0 : SIZE_MAX, o.record_cache_bytes, RecordBytes),
+        cache(o.entry_cache_entries, o.entry_cache_bytes, DecodedBytes, EntryCache::Admission::kFrequency,
+              kTypicalDecodedBytes),
+        record_cache(o.record_cache_bytes == 0 ? 0 : SIZE_MAX, o.record_cache_bytes, RecordBytes,
+                     RecordCache::Admission::kAlways),
         dn_cache(o.dn_cache_bytes, NoHeap),
         posting_cache(o.posting_cache_bytes, StringHeap) {}
   ~Impl() {
