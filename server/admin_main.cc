@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "lib/auth/password_hash.h"
 #include "lib/ldap/ldif.h"
@@ -167,7 +168,10 @@ int main(int argc, char** argv) {
   bool import_quiet = false;
   auto* import = app.add_subcommand("import", "Bulk-load entries from LDIF into a stopped server's data dir");
   AddCommon(import, import_cfg);
-  import->add_option("file", import_file, "LDIF file (- for standard input)")->required();
+  import->add_option("file", import_file,
+                     "LDIF file, read twice (- for standard input, read once: members get memberOf at the end, "
+                     "slower)")
+      ->required();
   import->add_flag("--quiet", import_quiet, "No progress bar");
 
   // export
@@ -237,8 +241,20 @@ int main(int argc, char** argv) {
       if (!file) return Fail("cannot read " + import_file);
       in = &file;
     }
-    ldap::LdifReader reader(*in);
     auto started = std::chrono::steady_clock::now();
+    // A file is read twice: first for the groups' members, so that each
+    // member is written once with its memberOf (a stream is read once, and its
+    // members are rewritten at the end).
+    std::optional<backend::Directory::MemberOfPlan> plan;
+    if (import_file != "-") {
+      std::ifstream first_pass(import_file);
+      if (!first_pass) return Fail("cannot read " + import_file);
+      ldap::LdifReader plan_reader(first_pass);
+      auto planned = backend::Directory::PlanMemberOf(plan_reader);
+      if (!planned.ok()) return Fail("import failed before writing anything: " + planned.status().message());
+      plan = std::move(*planned);
+    }
+    ldap::LdifReader reader(*in);
     bool tty = !import_quiet && isatty(STDERR_FILENO);
     size_t imported = 0;
     Status st = (*dir)->Import(
@@ -249,7 +265,7 @@ int main(int argc, char** argv) {
           std::cerr << "\r  imported " << n << " entries (" << static_cast<long>(n / std::max(secs, 0.001))
                     << "/s)   " << std::flush;
         },
-        &imported);
+        &imported, plan ? &*plan : nullptr);
     if (tty) std::cerr << "\n";
     if (!st.ok()) {
       // Earlier batches may or may not have reached the disk: the data dir

@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/auth/password_hash.h"
@@ -211,9 +212,23 @@ class Directory {
                                                     const std::optional<std::string>& new_password);
 
   // --- tools
+  // Which groups of an import name each member: read from a first pass over
+  // the LDIF, so that Import writes each member's memberOf with the member
+  // instead of rewriting every member once all groups exist.
+  struct MemberOfPlan {
+    std::vector<std::string> group_dns;  // as memberOf values, in file order
+    std::vector<std::string> group_keys;  // their DN keys
+    std::unordered_map<std::string, std::vector<uint32_t>> groups_of;  // member DN key -> indexes into group_dns
+  };
+  // Fails on what the import itself would fail on first (a malformed record
+  // or DN), naming the line; nothing is written.
+  static Result<MemberOfPlan> PlanMemberOf(ldap::LdifReader& reader);
   // Offline bulk load: entries are trusted (operational attributes kept,
-  // pre-hashed passwords kept as-is), indexes and memberOf built.
-  Status Import(ldap::LdifReader& reader, const std::function<void(size_t)>& progress, size_t* imported);
+  // pre-hashed passwords kept as-is), indexes and memberOf built. With a plan
+  // of the same LDIF (PlanMemberOf), members get their memberOf as they are
+  // added; without one (a stream read once), after every entry exists.
+  Status Import(ldap::LdifReader& reader, const std::function<void(size_t)>& progress, size_t* imported,
+                MemberOfPlan* plan = nullptr);
   Status Export(std::ostream& out);
   Status Verify(VerifyReport* report);
   Status Backup(const std::string& dir) { return store_->Checkpoint(dir); }

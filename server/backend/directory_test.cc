@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
 #include <sstream>
 
 #include "lib/ldap/dn.h"
@@ -77,12 +80,31 @@ class DirectoryTest : public ::testing::Test {
     return out + "\n";
   }
 
-  Status Import(const std::string& ldif, size_t* imported = nullptr) {
+  // kPlanned reads the LDIF twice as simplead-admin does for a file (memberOf
+  // written with each member); kStream once, as for standard input (members
+  // rewritten at the end).
+  enum class ImportMode { kPlanned, kStream };
+  // *unplanned: the members the plan still held at the end (not added by
+  // this import, so linked after every entry existed).
+  Status Import(const std::string& ldif, size_t* imported = nullptr, ImportMode mode = ImportMode::kPlanned,
+                size_t* unplanned = nullptr) {
+    std::optional<Directory::MemberOfPlan> plan;
+    if (mode == ImportMode::kPlanned) {
+      std::istringstream first_pass(ldif);
+      ldap::LdifReader plan_reader(first_pass);
+      auto planned = Directory::PlanMemberOf(plan_reader);
+      if (!planned.ok()) return planned.status();
+      plan = std::move(*planned);
+    }
     std::istringstream in(ldif);
     ldap::LdifReader reader(in);
     size_t count = 0;
-    return directory_->Import(reader, nullptr, imported ? imported : &count);
+    Status st = directory_->Import(reader, nullptr, imported ? imported : &count, plan ? &*plan : nullptr);
+    if (unplanned) *unplanned = plan ? plan->groups_of.size() : 0;
+    return st;
   }
+
+  void ExpectBackLinksIncludingNestedGroups(ImportMode mode);
 
   testing::TempDir dir_;
   FakeClock clock_;
@@ -257,13 +279,16 @@ TEST_F(DirectoryTest, ModifiesKeepTheIndexesExactWhenOnlyTouchedIndexesAreRecomp
   verify_clean();
 }
 
-TEST_F(DirectoryTest, ImportGivesEveryMemberItsBackLinksIncludingNestedGroups) {
+void DirectoryTest::ExpectBackLinksIncludingNestedGroups(ImportMode mode) {
   size_t imported = 0;
-  ASSERT_TRUE(Import(UserLdif("imp-a") + UserLdif("imp-b") + GroupLdif("imp-inner", {"imp-a", "imp-b"}) +
-                         GroupLdif("imp-outer", {"imp-inner", "imp-a"}),
-                     &imported)
+  size_t unplanned = 0;
+  // The outer group comes first: a member may appear before or after its group.
+  ASSERT_TRUE(Import(GroupLdif("imp-outer", {"imp-inner", "imp-a"}) + UserLdif("imp-a") + UserLdif("imp-b") +
+                         GroupLdif("imp-inner", {"imp-a", "imp-b"}),
+                     &imported, mode, &unplanned)
                   .ok());
   EXPECT_EQ(imported, 4u);
+  EXPECT_EQ(unplanned, 0u);  // planned: every member got its memberOf as it was added
   auto sorted = [](std::vector<std::string> v) {
     std::sort(v.begin(), v.end());
     return v;
@@ -273,19 +298,57 @@ TEST_F(DirectoryTest, ImportGivesEveryMemberItsBackLinksIncludingNestedGroups) {
   EXPECT_EQ(sorted(MemberOf("imp-a")), sorted({inner, outer}));
   EXPECT_EQ(MemberOf("imp-b"), std::vector<std::string>{inner});
   EXPECT_EQ(MemberOf("imp-inner"), std::vector<std::string>{outer});
+  EXPECT_TRUE(MemberOf("imp-outer").empty());
   // The memberOf index holds the new links.
   EXPECT_EQ(SearchDns("(memberOf=" + outer + ")").size(), 2u);
+  EXPECT_EQ(SearchDns("(memberOf=" + inner + ")").size(), 2u);
   VerifyReport report;
   ASSERT_TRUE(directory_->Verify(&report).ok());
   EXPECT_TRUE(report.problems.empty()) << report.problems.front();
 }
 
+TEST_F(DirectoryTest, ImportGivesEveryMemberItsBackLinksIncludingNestedGroups) {
+  ExpectBackLinksIncludingNestedGroups(ImportMode::kPlanned);
+}
+
+TEST_F(DirectoryTest, ImportFromAStreamGivesTheSameBackLinks) {
+  ExpectBackLinksIncludingNestedGroups(ImportMode::kStream);
+}
+
 TEST_F(DirectoryTest, ImportKeepsBackLinksAnExportAlreadyCarries) {
-  std::string group = std::string("CN=imp-g,CN=Users,") + kSuffix;
-  std::string user = UserLdif("imp-c");
-  user.insert(user.size() - 1, "memberOf: " + group + "\n");
-  ASSERT_TRUE(Import(user + GroupLdif("imp-g", {"imp-c"})).ok());
-  EXPECT_EQ(MemberOf("imp-c"), std::vector<std::string>{group});
+  for (ImportMode mode : {ImportMode::kPlanned, ImportMode::kStream}) {
+    std::string suffix = mode == ImportMode::kPlanned ? "p" : "s";
+    std::string group = "CN=imp-g" + suffix + ",CN=Users," + kSuffix;
+    std::string user = UserLdif("imp-c" + suffix);
+    // Written in another case than the group's DN: still the same group, kept once.
+    std::string upper = group;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    user.insert(user.size() - 1, "memberOf: " + upper + "\n");
+    ASSERT_TRUE(Import(user + GroupLdif("imp-g" + suffix, {"imp-c" + suffix}), nullptr, mode).ok());
+    EXPECT_EQ(MemberOf("imp-c" + suffix), std::vector<std::string>{upper});
+  }
+}
+
+TEST_F(DirectoryTest, PlannedImportLinksMembersAlreadyInTheDirectory) {
+  ASSERT_TRUE(Import(UserLdif("imp-old")).ok());
+  size_t unplanned = 0;
+  ASSERT_TRUE(
+      Import(UserLdif("imp-new") + GroupLdif("imp-mixed", {"imp-old", "imp-new"}), nullptr, ImportMode::kPlanned,
+             &unplanned)
+          .ok());
+  EXPECT_EQ(unplanned, 1u);  // imp-old, linked at the end
+  std::string group = std::string("CN=imp-mixed,CN=Users,") + kSuffix;
+  EXPECT_EQ(MemberOf("imp-old"), std::vector<std::string>{group});
+  EXPECT_EQ(MemberOf("imp-new"), std::vector<std::string>{group});
+  EXPECT_EQ(SearchDns("(memberOf=" + group + ")").size(), 2u);
+}
+
+TEST_F(DirectoryTest, PlanOfAMalformedLdifNamesTheLineAndWritesNothing) {
+  std::string ldif = UserLdif("imp-ok") + "dn: CN=broken,CN=Users," + kSuffix + "\nthis line has no colon\n\n";
+  Status st = Import(ldif);
+  EXPECT_EQ(st.code(), ResultCode::kProtocolError) << st.ToString();
+  EXPECT_NE(st.message().find("line 9"), std::string::npos) << st.message();
+  EXPECT_TRUE(SearchDns("(sAMAccountName=imp-ok)").empty());
 }
 
 TEST_F(DirectoryTest, ImportRefusesDuplicateSamAccountNameWithItsLine) {
@@ -320,9 +383,13 @@ TEST_F(DirectoryTest, ImportRefusesMissingParentAndDuplicateDn) {
 }
 
 TEST_F(DirectoryTest, ImportRefusesMemberThatDoesNotExist) {
-  Status st = Import(GroupLdif("imp-j", {"nobody"}));
-  EXPECT_EQ(st.code(), ResultCode::kNoSuchObject);
-  EXPECT_NE(st.message().find("CN=nobody"), std::string::npos) << st.message();
+  for (ImportMode mode : {ImportMode::kPlanned, ImportMode::kStream}) {
+    std::string group = mode == ImportMode::kPlanned ? "imp-j" : "imp-k";
+    Status st = Import(GroupLdif(group, {"nobody"}), nullptr, mode);
+    EXPECT_EQ(st.code(), ResultCode::kNoSuchObject);
+    EXPECT_NE(st.message().find("group CN=" + group), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("member CN=nobody"), std::string::npos) << st.message();
+  }
 }
 
 }  // namespace

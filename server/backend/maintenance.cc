@@ -34,9 +34,58 @@ struct ImportGroup {
   std::string key;
 };
 
+// Gives an imported entry the memberOf values the plan holds for it, next to
+// any it carries already (our own export writes them). The plan forgets the
+// entry, so what remains at the end names members this import did not add.
+void AddPlannedMemberOf(Directory::MemberOfPlan& plan, std::string_view dn, std::vector<ldap::Attribute>& attributes) {
+  if (plan.groups_of.empty()) return;
+  auto key = ldap::NormalizeDn(dn);
+  if (!key.ok()) return;  // AddInTxn reports the DN
+  auto it = plan.groups_of.find(*key);
+  if (it == plan.groups_of.end()) return;
+  const std::vector<uint32_t> groups = std::move(it->second);
+  plan.groups_of.erase(it);
+  auto member_of = std::find_if(attributes.begin(), attributes.end(),
+                                [](const ldap::Attribute& a) { return ldap::EqualsIgnoreCase(a.type, "memberOf"); });
+  if (member_of == attributes.end()) member_of = attributes.insert(attributes.end(), ldap::Attribute{"memberOf", {}});
+  std::unordered_set<std::string> present;
+  for (const auto& v : member_of->values) {
+    auto k = ldap::NormalizeDn(v);
+    if (k.ok()) present.insert(std::move(*k));
+  }
+  for (uint32_t group : groups) {
+    if (present.insert(plan.group_keys[group]).second) member_of->values.push_back(plan.group_dns[group]);
+  }
+}
+
 }  // namespace
 
-Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size_t)>& progress, size_t* imported) {
+Result<Directory::MemberOfPlan> Directory::PlanMemberOf(ldap::LdifReader& reader) {
+  MemberOfPlan plan;
+  while (true) {
+    SIMPLEAD_ASSIGN_OR_RETURN(auto record, reader.Next());
+    if (!record) break;
+    auto members = std::find_if(record->attributes.begin(), record->attributes.end(),
+                                [](const ldap::Attribute& a) { return ldap::EqualsIgnoreCase(a.type, "member"); });
+    if (members == record->attributes.end()) continue;
+    auto dn = ldap::Dn::Parse(record->dn);
+    if (!dn.ok()) {
+      return Status(dn.status().code(),
+                    "line " + std::to_string(record->line) + " (" + record->dn + "): " + dn.status().message());
+    }
+    const auto group = static_cast<uint32_t>(plan.group_dns.size());
+    plan.group_dns.push_back(dn->ToString());
+    plan.group_keys.push_back(dn->Normalized());
+    for (const auto& value : members->values) {
+      auto key = ldap::NormalizeDn(value);
+      if (key.ok()) plan.groups_of[std::move(*key)].push_back(group);  // AddInTxn rejects a bad one
+    }
+  }
+  return plan;
+}
+
+Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size_t)>& progress, size_t* imported,
+                         MemberOfPlan* plan) {
   std::lock_guard lock(write_mu_);
   Principal internal = Principal::Internal();
   *imported = 0;
@@ -102,6 +151,7 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
         txn.PutMeta(meta::kDomainSid, domain_sid_->ToBinary());
       }
     }
+    if (plan) AddPlannedMemberOf(*plan, dn, record->attributes);
     store::StoredEntry added;
     Status st = AddInTxn(internal, ldap::AddRequest{record->dn, std::move(record->attributes)}, txn, csn,
                          /*import=*/true, &added, &state);
@@ -116,7 +166,7 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
         }
       }
     }
-    if (const auto* members = added.entry.Find("member")) {
+    if (const auto* members = plan ? nullptr : added.entry.Find("member")) {
       uint32_t index = static_cast<uint32_t>(groups.size());
       groups.push_back({added.id, added.entry.dn().ToString(), DnKey(added.entry.dn())});
       for (const auto& v : members->values) {
@@ -139,7 +189,16 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
   }
   // memberOf back-links, now that every member exists. Each member entry is
   // rewritten once, however many groups name it, in id order, and only its
-  // memberOf index keys are touched.
+  // memberOf index keys are touched. With a plan only members this import did
+  // not add are left: entries already in the store, or dangling references.
+  if (plan) {
+    for (size_t g = 0; g < plan->group_dns.size(); ++g) {
+      groups.push_back({store::kNoEntry, plan->group_dns[g], plan->group_keys[g]});
+    }
+    for (auto& [member_key, group_indexes] : plan->groups_of) {
+      for (uint32_t g : group_indexes) back_links.push_back({member_key, g});
+    }
+  }
   std::sort(back_links.begin(), back_links.end(), [](const BackLink& a, const BackLink& b) {
     return a.member_key != b.member_key ? a.member_key < b.member_key : a.group < b.group;
   });
@@ -158,7 +217,12 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
     if (!options_.ad_mode) continue;  // dangling references are allowed in plain LDAP mode
     const ImportGroup& group = groups[back_links[i].group];
     std::string written = back_links[i].member_key;
-    SIMPLEAD_ASSIGN_OR_RETURN(auto stored_group, txn.Get(group.id));
+    store::EntryId group_id = group.id;
+    if (group_id == store::kNoEntry) {  // planned: look the group up by DN
+      SIMPLEAD_ASSIGN_OR_RETURN(auto found, txn.FindId(group.key));
+      if (found) group_id = *found;
+    }
+    SIMPLEAD_ASSIGN_OR_RETURN(auto stored_group, txn.Get(group_id));
     for (const auto& v : stored_group ? stored_group->entry.Values("member") : std::vector<std::string>{}) {
       auto k = ldap::NormalizeDn(v);
       if (k.ok() && *k == back_links[i].member_key) written = v;
