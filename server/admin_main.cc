@@ -169,8 +169,8 @@ int main(int argc, char** argv) {
   auto* import = app.add_subcommand("import", "Bulk-load entries from LDIF into a stopped server's data dir");
   AddCommon(import, import_cfg);
   import->add_option("file", import_file,
-                     "LDIF file, read twice (- for standard input, read once: members get memberOf at the end, "
-                     "slower)")
+                     "LDIF file, read twice (- for standard input; standard input and pipes are read once, "
+                     "and members then get memberOf at the end, which is slower)")
       ->required();
   import->add_flag("--quiet", import_quiet, "No progress bar");
 
@@ -242,11 +242,13 @@ int main(int argc, char** argv) {
       in = &file;
     }
     auto started = std::chrono::steady_clock::now();
-    // A file is read twice: first for the groups' members, so that each
-    // member is written once with its memberOf (a stream is read once, and its
-    // members are rewritten at the end).
+    // A regular file is read twice: first for the groups' members, so that
+    // each member is written once with its memberOf. A stream (standard
+    // input, a pipe such as <(zcat ...)) can be read only once: its members
+    // are rewritten at the end.
     std::optional<backend::Directory::MemberOfPlan> plan;
-    if (import_file != "-") {
+    std::error_code not_regular;
+    if (import_file != "-" && std::filesystem::is_regular_file(import_file, not_regular)) {
       std::ifstream first_pass(import_file);
       if (!first_pass) return Fail("cannot read " + import_file);
       ldap::LdifReader plan_reader(first_pass);

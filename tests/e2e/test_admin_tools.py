@@ -268,6 +268,40 @@ class AdminToolsTest(ServerTestCase):
         finally:
             d.cleanup()
 
+    def test_import_from_a_pipe_or_standard_input_reads_it_once_and_links_groups(self):
+        # A file is read twice (members planned first); a pipe such as
+        # <(zcat ...) or standard input can be read only once.
+        d = SimpleAD()
+        try:
+            d.start()
+            self.assertEqual(d.stop(), 0)
+            path = os.path.join(d.base_dir, 'piped.ldif')
+            with open(path, 'w') as f:
+                f.write(harness.group_ldif('pipe-g', ['CN=pipe-u1,' + USERS, 'CN=pipe-u2,' + USERS]))
+                f.write(user_ldif('pipe-u1', password=None))
+                f.write(user_ldif('pipe-u2', password=None))
+            script = '"$0" import <(cat "$1") --data-dir "$2" --quiet'
+            rc, out, err = harness.run(['bash', '-c', script, harness.simplead_admin_bin(), path, d.data_dir])
+            self.assertEqual(rc, 0, out + err)
+            self.assertIn('imported 3 entries', out)
+            with open(path) as f:
+                ldif = f.read().replace('pipe-', 'stdin-')
+            rc, out, err = harness.run([harness.simplead_admin_bin(), 'import', '-', '--data-dir', d.data_dir, '--quiet'],
+                                       input=ldif)
+            self.assertEqual(rc, 0, out + err)
+            self.assertIn('imported 3 entries', out)
+            rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
+            self.assertEqual(rc, 0, out + err)
+            d.start()
+            for prefix in ('pipe-', 'stdin-'):
+                group = 'CN=%sg,%s' % (prefix, USERS)
+                for user in ('u1', 'u2'):
+                    got = d.get('CN=%s%s,%s' % (prefix, user, USERS), 'memberOf')['memberof']
+                    self.assertEqual([v.lower() for v in got], [group.lower()])
+                self.assertEqual(len(d.search_dns('(memberOf=%s)' % group)), 2)
+        finally:
+            d.cleanup()
+
     def test_sigterm_is_a_clean_shutdown(self):
         d = SimpleAD()
         try:
