@@ -32,6 +32,7 @@
 #include "lib/store/store.h"
 #include "schema/schema.h"
 #include "server/backend/access.h"
+#include "server/backend/gram_counts.h"
 #include "server/backend/policy.h"
 #include "server/backend/secrets.h"
 #include "server/backend/sid.h"
@@ -418,6 +419,7 @@ class Directory {
   // every bind asks; set by Provision, which is the only writer.
   mutable std::mutex admin_mu_;
   mutable std::optional<std::string> admin_key_;  // guarded by admin_mu_
+  mutable GramCounts gram_counts_;  // substring searches: which gram lists are dense
   mutable std::mutex groups_mu_;
   uint64_t membership_generation_ = 0;  // guarded by groups_mu_; bumped after membership commits
   mutable std::map<std::string, std::pair<uint64_t, std::shared_ptr<const std::vector<std::string>>>> group_cache_;

@@ -36,6 +36,12 @@ constexpr size_t kInChainLimit = 100000;
 // A cheap-only search reads index lists of at most this many ids (well under
 // a millisecond) before it gives up and asks for the worker pool.
 constexpr size_t kCheapIndexReadLimit = 1024;
+// A substring search reads a gram last seen listing more ids than this (a
+// bitmap chunk, posting.h) only if the other grams left more than
+// kFewGramCandidates candidates: fetching and checking a few entries costs
+// less than reading the dense list.
+constexpr size_t kDenseGramIds = 4096;
+constexpr size_t kFewGramCandidates = 4;
 
 std::string EncodeCookie(store::EntryId last, uint64_t fingerprint) {
   std::string out;
@@ -165,28 +171,58 @@ std::optional<std::vector<store::EntryId>> Directory::Candidates(const ldap::Fil
           if (!norm.ok()) continue;
           for (size_t i = 0; i + 3 <= norm->size(); ++i) grams.insert(norm->substr(i, 3));
         }
-        // All trigram lists are read in one batch; the rarest is materialised
-        // and every other one only narrows it by membership tests, so a common
-        // trigram ("ser" in every "user123") costs its chunk reads, never a
-        // walk of its ids.
-        std::vector<std::string> keys(grams.begin(), grams.end());
-        std::vector<store::PostingList> lists;
-        if (!keys.empty() && store_->ReadIndexed(store::IndexKind::kSubstring, name, keys, &lists).ok()) {
+        // The rarest list is materialised and every other one only narrows
+        // it by membership tests. The lists are read in at most two batches:
+        // grams with no remembered count or a small one first, then, only if
+        // those leave more than a few candidates, the ones remembered as
+        // dense (a "ser" in every "user123": 16 KiB of bitmap per 100,000
+        // ids that would narrow nothing).
+        std::vector<std::string> rare;
+        std::vector<std::string> dense;
+        for (const auto& gram : grams) {
+          auto count = gram_counts_.Find(name, gram);
+          (count && *count > kDenseGramIds ? dense : rare).push_back(gram);
+        }
+        if (rare.empty()) rare.swap(dense);
+        const size_t limit = budget ? budget->max_ids : SIZE_MAX;
+        std::optional<IdList> ids;  // materialised from the first batch's rarest list
+        bool over_budget = false;
+        // Reads the lists of `keys` and narrows `ids` by them; false if they
+        // cannot be read or the first list is longer than the budget.
+        auto narrow = [&](const std::vector<std::string>& keys) {
+          std::vector<store::PostingList> lists;
+          if (!store_->ReadIndexed(store::IndexKind::kSubstring, name, keys, &lists).ok()) return false;
           std::vector<std::pair<size_t, const store::PostingList*>> ranked;
-          for (const auto& list : lists) ranked.emplace_back(list.Count().value_or(SIZE_MAX), &list);
+          for (size_t i = 0; i < lists.size(); ++i) {
+            auto count = lists[i].Count();
+            if (count) gram_counts_.Record(name, keys[i], *count);
+            ranked.emplace_back(count.value_or(SIZE_MAX), &lists[i]);
+          }
           std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-          IdList ids;
-          const size_t limit = budget ? budget->max_ids : SIZE_MAX;
-          if (!ranked.front().second->AppendTo(&ids, limit)) {
-            // Longer than the budget, or unreadable: no cheap plan, and without
-            // a budget the unindexed walk still answers correctly.
-            if (budget) budget->exceeded = true;
-            return std::nullopt;
+          size_t next = 0;
+          if (!ids) {
+            IdList first;
+            if (!ranked.front().second->AppendTo(&first, limit)) {
+              over_budget = true;
+              return false;
+            }
+            ids = std::move(first);
+            next = 1;
           }
-          for (size_t i = 1; i < ranked.size() && ids.size() > 1; ++i) {
-            std::erase_if(ids, [&](store::EntryId id) { return ranked[i].second->Contains(id) == false; });
+          for (size_t i = next; i < ranked.size() && ids->size() > 1; ++i) {
+            std::erase_if(*ids, [&](store::EntryId id) { return ranked[i].second->Contains(id) == false; });
           }
+          return true;
+        };
+        if (!rare.empty() && narrow(rare)) {
+          // Unreadable dense lists still leave a superset of the matches.
+          if (ids->size() > kFewGramCandidates && !dense.empty()) (void)narrow(dense);
           result = std::move(ids);
+        } else if (over_budget) {
+          // Longer than the budget, or unreadable: no cheap plan, and without
+          // a budget the unindexed walk still answers correctly.
+          if (budget) budget->exceeded = true;
+          return std::nullopt;
         }
       }
       if (!result && spec->equality && filter.initial && !filter.initial->empty()) {

@@ -4,7 +4,10 @@
 // the full one does.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "lib/ldap/filter.h"
+#include "lib/ldap/ldif.h"
 #include "server/backend/directory.h"
 #include "tests/fakes/temp_dir.h"
 #include "tests/fakes/test_directory.h"
@@ -105,6 +108,60 @@ TEST_F(CheapSearchTest, SubtreeBelowTheSuffixStillChecksScope) {
   auto below = Search("(uid=user7)", 16, "ou=other,dc=example,dc=com");
   ASSERT_EQ(below.dns.size(), 1u);
   EXPECT_EQ(below.dns[0], "uid=user7x,ou=other,dc=example,dc=com");
+}
+
+// A gram found in more entries than a bitmap chunk's worth is read only when
+// the rarer grams leave more than a few candidates; skipping it widens the
+// candidates but never changes the answer.
+TEST(SubstringSearchTest, SkipsADenseGramOnceKnownAndAnswersTheSame) {
+  testing::TempDir dir;
+  FakeClock clock;
+  auto directory =
+      testing::OpenTestDirectory(testing::FastDirectoryOptions(dir.path(), kSuffix, /*ad_mode=*/false), clock);
+  ASSERT_NE(directory, nullptr);
+  ASSERT_TRUE(directory->Provision({"Admin-Pass-1", "cn=admin,dc=example,dc=com"}).ok());
+  // 4,200 "userN": "ser" lists all of them. "zer4123" has every gram of
+  // "ser4123" but "ser".
+  std::string ldif = "dn: ou=people,dc=example,dc=com\nobjectClass: organizationalUnit\nou: people\n\n";
+  auto person = [](const std::string& name) {
+    return "dn: cn=" + name + ",ou=people,dc=example,dc=com\nobjectClass: person\ncn: " + name + "\nsn: Sn\n\n";
+  };
+  for (int i = 0; i < 4200; ++i) ldif += person("user" + std::to_string(i));
+  ldif += person("zer4123");
+  std::istringstream in(ldif);
+  ldap::LdifReader reader(in);
+  size_t imported = 0;
+  ASSERT_TRUE(directory->Import(reader, nullptr, &imported).ok());
+  ASSERT_EQ(imported, 4202u);
+
+  auto search = [&](const std::string& filter, SearchOutcome* outcome) {
+    SearchParams params;
+    params.base = kSuffix;
+    params.scope = ldap::SearchScope::kSubtree;
+    params.filter = *ldap::ParseFilter(filter);
+    std::vector<std::string> dns;
+    EXPECT_TRUE(directory->Search(
+                             Principal::Internal(), params,
+                             [&](const PresentedEntry& e) {
+                               dns.push_back(e.dn().ToString());
+                               return true;
+                             },
+                             nullptr, outcome)
+                    .ok());
+    return dns;
+  };
+  const std::vector<std::string> expected{"cn=user4123,ou=people,dc=example,dc=com"};
+  SearchOutcome cold;
+  EXPECT_EQ(search("(cn=*ser4123*)", &cold), expected);
+  EXPECT_EQ(cold.candidates_examined, 1u);  // every gram read: "ser" rules out zer4123
+  SearchOutcome warm;
+  EXPECT_EQ(search("(cn=*ser4123*)", &warm), expected);
+  EXPECT_EQ(warm.candidates_examined, 2u);  // "ser" skipped: zer4123 examined, and rejected by the filter
+  // Many candidates left by the rare grams: the dense one is read and narrows
+  // (zer4123 has "er4" and "r41" too).
+  SearchOutcome many;
+  EXPECT_EQ(search("(cn=*ser41*)", &many).size(), 111u);  // user41, user41x, user41xx
+  EXPECT_EQ(many.candidates_examined, 111u);
 }
 
 }  // namespace
