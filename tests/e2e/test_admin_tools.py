@@ -72,6 +72,15 @@ class ConfigFileTest(unittest.TestCase):
 
 class AdminToolsTest(ServerTestCase):
 
+    def provisioned_and_stopped(self):
+        """A directory that ran once (so it is provisioned) and has stopped,
+        for the offline tools; removed when the test ends."""
+        d = SimpleAD()
+        self.addCleanup(d.cleanup)
+        d.start()
+        self.assertEqual(d.stop(), 0, d.log_tail())
+        return d
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -209,109 +218,89 @@ class AdminToolsTest(ServerTestCase):
             d.cleanup()
 
     def test_import_users_into_provisioned_directory(self):
-        d = SimpleAD()
-        try:
-            d.start()
-            self.assertEqual(d.stop(), 0)
-            ldif = os.path.join(d.base_dir, 'users.ldif')
-            with open(ldif, 'w') as f:
-                f.write('version: 1\n\n')
-                f.write(user_ldif('imp1', password=ssha('Mx1-Tz6-Pw!')))
-                f.write(user_ldif('imp2', password=ssha('Mx2-Tz7-Pw!')))
-                f.write(harness.group_ldif('imp-group', ['CN=imp1,' + USERS, 'CN=imp2,' + USERS]))
-            rc, out, err = run_admin('import', ldif, '--data-dir', d.data_dir, '--quiet')
-            self.assertEqual(rc, 0, out + err)
-            self.assertIn('3', out)
-            rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
-            self.assertEqual(rc, 0, out + err)
-            d.start()
-            self.assertEqual(d.ldapwhoami(bind=('imp1@corp.example.com', 'Mx1-Tz6-Pw!'))[0], 0)
-            a = d.get('CN=imp2,' + USERS)
-            self.assertEqual([v.lower() for v in a['memberof']], [('CN=imp-group,' + USERS).lower()])
-            self.assertIn('objectsid', a)
-            # Imported users get fresh RIDs that do not collide with new ones.
-            self.assertEqual(d.ldapadd(user_ldif('after-import'))[0], 0)
-            sids = [d.get('CN=%s,%s' % (n, USERS), 'objectSid')['objectsid'][0] for n in ('imp1', 'imp2', 'after-import')]
-            self.assertEqual(len(set(sids)), 3)
-        finally:
-            d.cleanup()
+        d = self.provisioned_and_stopped()
+        ldif = os.path.join(d.base_dir, 'users.ldif')
+        with open(ldif, 'w') as f:
+            f.write('version: 1\n\n')
+            f.write(user_ldif('imp1', password=ssha('Mx1-Tz6-Pw!')))
+            f.write(user_ldif('imp2', password=ssha('Mx2-Tz7-Pw!')))
+            f.write(harness.group_ldif('imp-group', ['CN=imp1,' + USERS, 'CN=imp2,' + USERS]))
+        rc, out, err = run_admin('import', ldif, '--data-dir', d.data_dir, '--quiet')
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn('3', out)
+        rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
+        self.assertEqual(rc, 0, out + err)
+        d.start()
+        self.assertEqual(d.ldapwhoami(bind=('imp1@corp.example.com', 'Mx1-Tz6-Pw!'))[0], 0)
+        a = d.get('CN=imp2,' + USERS)
+        self.assertEqual([v.lower() for v in a['memberof']], [('CN=imp-group,' + USERS).lower()])
+        self.assertIn('objectsid', a)
+        # Imported users get fresh RIDs that do not collide with new ones.
+        self.assertEqual(d.ldapadd(user_ldif('after-import'))[0], 0)
+        sids = [d.get('CN=%s,%s' % (n, USERS), 'objectSid')['objectsid'][0] for n in ('imp1', 'imp2', 'after-import')]
+        self.assertEqual(len(set(sids)), 3)
 
     def test_import_links_nested_groups_and_reports_a_bad_entry_by_line(self):
-        d = SimpleAD()
-        try:
-            d.start()
-            self.assertEqual(d.stop(), 0)
-            good = os.path.join(d.base_dir, 'nested.ldif')
-            with open(good, 'w') as f:
-                f.write(user_ldif('nest-u1', password=None))
-                f.write(user_ldif('nest-u2', password=None))
-                f.write(harness.group_ldif('nest-inner', ['CN=nest-u1,' + USERS, 'CN=nest-u2,' + USERS]))
-                f.write(harness.group_ldif('nest-outer', ['CN=nest-inner,' + USERS, 'CN=nest-u1,' + USERS]))
-            rc, out, err = run_admin('import', good, '--data-dir', d.data_dir, '--quiet')
-            self.assertEqual(rc, 0, out + err)
-            rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
-            self.assertEqual(rc, 0, out + err)
-            bad = os.path.join(d.base_dir, 'bad.ldif')
-            with open(bad, 'w') as f:
-                f.write(user_ldif('nest-u3', password=None))  # 9 lines with the blank one
-                f.write(user_ldif('nest-u4', password=None).replace('sAMAccountName: nest-u4', 'sAMAccountName: nest-u3'))
-            rc, out, err = run_admin('import', bad, '--data-dir', d.data_dir, '--quiet')
-            self.assertNotEqual(rc, 0)
-            self.assertIn('line 10', err)
-            self.assertIn('import is incomplete', err)
-            d.start()
-            inner, outer = 'CN=nest-inner,' + USERS, 'CN=nest-outer,' + USERS
-            u1 = d.get('CN=nest-u1,' + USERS, 'memberOf')
-            self.assertEqual(sorted(v.lower() for v in u1['memberof']), sorted([inner.lower(), outer.lower()]))
-            self.assertEqual([v.lower() for v in d.get(inner, 'memberOf')['memberof']], [outer.lower()])
-            self.assertEqual(len(d.search_dns('(memberOf=%s)' % outer)), 2)
-        finally:
-            d.cleanup()
+        d = self.provisioned_and_stopped()
+        good = os.path.join(d.base_dir, 'nested.ldif')
+        with open(good, 'w') as f:
+            f.write(user_ldif('nest-u1', password=None))
+            f.write(user_ldif('nest-u2', password=None))
+            f.write(harness.group_ldif('nest-inner', ['CN=nest-u1,' + USERS, 'CN=nest-u2,' + USERS]))
+            f.write(harness.group_ldif('nest-outer', ['CN=nest-inner,' + USERS, 'CN=nest-u1,' + USERS]))
+        rc, out, err = run_admin('import', good, '--data-dir', d.data_dir, '--quiet')
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
+        self.assertEqual(rc, 0, out + err)
+        bad = os.path.join(d.base_dir, 'bad.ldif')
+        with open(bad, 'w') as f:
+            f.write(user_ldif('nest-u3', password=None))  # 9 lines with the blank one
+            f.write(user_ldif('nest-u4', password=None).replace('sAMAccountName: nest-u4', 'sAMAccountName: nest-u3'))
+        rc, out, err = run_admin('import', bad, '--data-dir', d.data_dir, '--quiet')
+        self.assertNotEqual(rc, 0)
+        self.assertIn('line 10', err)
+        self.assertIn('import is incomplete', err)
+        d.start()
+        inner, outer = 'CN=nest-inner,' + USERS, 'CN=nest-outer,' + USERS
+        u1 = d.get('CN=nest-u1,' + USERS, 'memberOf')
+        self.assertEqual(sorted(v.lower() for v in u1['memberof']), sorted([inner.lower(), outer.lower()]))
+        self.assertEqual([v.lower() for v in d.get(inner, 'memberOf')['memberof']], [outer.lower()])
+        self.assertEqual(len(d.search_dns('(memberOf=%s)' % outer)), 2)
 
     def test_import_from_a_pipe_or_standard_input_reads_it_once_and_links_groups(self):
         # A file is read twice (members planned first); a pipe such as
         # <(zcat ...) or standard input can be read only once.
-        d = SimpleAD()
-        try:
-            d.start()
-            self.assertEqual(d.stop(), 0)
-            path = os.path.join(d.base_dir, 'piped.ldif')
-            with open(path, 'w') as f:
-                f.write(harness.group_ldif('pipe-g', ['CN=pipe-u1,' + USERS, 'CN=pipe-u2,' + USERS]))
-                f.write(user_ldif('pipe-u1', password=None))
-                f.write(user_ldif('pipe-u2', password=None))
-            script = '"$0" import <(cat "$1") --data-dir "$2" --quiet'
-            rc, out, err = harness.run(['bash', '-c', script, harness.simplead_admin_bin(), path, d.data_dir])
-            self.assertEqual(rc, 0, out + err)
-            self.assertIn('imported 3 entries', out)
-            with open(path) as f:
-                ldif = f.read().replace('pipe-', 'stdin-')
-            rc, out, err = harness.run([harness.simplead_admin_bin(), 'import', '-', '--data-dir', d.data_dir, '--quiet'],
-                                       input=ldif)
-            self.assertEqual(rc, 0, out + err)
-            self.assertIn('imported 3 entries', out)
-            rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
-            self.assertEqual(rc, 0, out + err)
-            d.start()
-            for prefix in ('pipe-', 'stdin-'):
-                group = 'CN=%sg,%s' % (prefix, USERS)
-                for user in ('u1', 'u2'):
-                    got = d.get('CN=%s%s,%s' % (prefix, user, USERS), 'memberOf')['memberof']
-                    self.assertEqual([v.lower() for v in got], [group.lower()])
-                self.assertEqual(len(d.search_dns('(memberOf=%s)' % group)), 2)
-        finally:
-            d.cleanup()
+        d = self.provisioned_and_stopped()
+        path = os.path.join(d.base_dir, 'piped.ldif')
+        with open(path, 'w') as f:
+            f.write(harness.group_ldif('pipe-g', ['CN=pipe-u1,' + USERS, 'CN=pipe-u2,' + USERS]))
+            f.write(user_ldif('pipe-u1', password=None))
+            f.write(user_ldif('pipe-u2', password=None))
+        script = '"$0" import <(cat "$1") --data-dir "$2" --quiet'
+        rc, out, err = harness.run(['bash', '-c', script, harness.simplead_admin_bin(), path, d.data_dir])
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn('imported 3 entries', out)
+        with open(path) as f:
+            ldif = f.read().replace('pipe-', 'stdin-')
+        rc, out, err = harness.run([harness.simplead_admin_bin(), 'import', '-', '--data-dir', d.data_dir, '--quiet'],
+                                   input=ldif)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn('imported 3 entries', out)
+        rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
+        self.assertEqual(rc, 0, out + err)
+        d.start()
+        for prefix in ('pipe-', 'stdin-'):
+            group = 'CN=%sg,%s' % (prefix, USERS)
+            for user in ('u1', 'u2'):
+                got = d.get('CN=%s%s,%s' % (prefix, user, USERS), 'memberOf')['memberof']
+                self.assertEqual([v.lower() for v in got], [group.lower()])
+            self.assertEqual(len(d.search_dns('(memberOf=%s)' % group)), 2)
 
     def test_sigterm_is_a_clean_shutdown(self):
-        d = SimpleAD()
-        try:
-            d.start()
-            self.assertEqual(d.stop(), 0, d.log_tail())
-            rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
-            self.assertEqual(rc, 0, out + err)
-            self.assertRegex(out, r'(?m)^\d+ entries, 0 problems', out)
-        finally:
-            d.cleanup()
+        d = self.provisioned_and_stopped()
+        rc, out, err = run_admin('verify', '--data-dir', d.data_dir)
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, r'(?m)^\d+ entries, 0 problems', out)
 
 
 if __name__ == '__main__':
