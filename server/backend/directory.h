@@ -224,6 +224,12 @@ class Directory {
   // Fails on what the import itself would fail on first (a malformed record
   // or DN), naming the line; nothing is written.
   static Result<MemberOfPlan> PlanMemberOf(ldap::LdifReader& reader);
+  // An import commits every this many entries. Larger batches carry fewer
+  // RocksDB writes: an index key common to many entries (an objectClass, a
+  // frequent trigram) gets one merge operand per batch. Against 2,000: a 10k
+  // import ran 11 % fewer instructions (memtable inserts 57 % fewer), a 100k
+  // import about 3 % less CPU, for about 35 MiB more peak memory.
+  static constexpr size_t kImportBatchEntries = 10000;
   // Offline bulk load: entries are trusted (operational attributes kept,
   // pre-hashed passwords kept as-is), indexes and memberOf built. With a plan
   // of the same LDIF (PlanMemberOf), members get their memberOf as they are

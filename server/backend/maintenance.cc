@@ -12,7 +12,6 @@ namespace simplead::backend {
 
 namespace {
 
-constexpr size_t kImportBatch = 2000;
 
 // AD's unique names; the codes AD answers for a duplicate (as CheckUniqueness).
 struct UniqueRule {
@@ -181,7 +180,7 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
       }
     }
     ++*imported;
-    if (*imported % kImportBatch == 0) {
+    if (*imported % kImportBatchEntries == 0) {
       SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
       txn = store_->BeginWrite();
       if (progress) progress(*imported);
@@ -252,7 +251,7 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
     ApplyIndexDiff(txn, t.id, &old_links, &new_links);
     target->entry.Set("memberOf", std::move(values));
     txn.PutEntry(t.id, target->parent, back_links[t.first].member_key, target->entry);
-    if (++rewritten % kImportBatch == 0) {
+    if (++rewritten % kImportBatchEntries == 0) {
       SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
       txn = store_->BeginWrite();
     }
