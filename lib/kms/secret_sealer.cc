@@ -204,18 +204,15 @@ std::string DecryptCacheKey(std::string_view encrypted_data_key, const std::stri
 // costs about 250 bytes of memory. Without the kit (or should hashing fail),
 // the bytes themselves.
 std::string SecretSealer::OpenedCacheKey(std::string_view sealed, const std::string& canonical_context) const {
-  std::string sealed_length, context_length;
-  AppendU32(sealed_length, static_cast<uint32_t>(sealed.size()));
-  AppendU32(context_length, static_cast<uint32_t>(canonical_context.size()));
-  if (crypto_) {
-    auto digest = crypto_->Sha256({sealed_length, sealed, context_length, canonical_context});
-    if (digest.ok()) return std::move(*digest);
-  }
   std::string key;
   key.reserve(8 + sealed.size() + canonical_context.size());
-  for (std::string_view part : {std::string_view(sealed_length), sealed, std::string_view(context_length),
-                                std::string_view(canonical_context)}) {
-    key += part;
+  AppendU32(key, static_cast<uint32_t>(sealed.size()));
+  key += sealed;
+  AppendU32(key, static_cast<uint32_t>(canonical_context.size()));
+  key += canonical_context;
+  if (crypto_) {
+    auto digest = crypto_->Sha256({key});
+    if (digest.ok()) return std::move(*digest);
   }
   return key;
 }

@@ -733,14 +733,22 @@ TEST(EntryCacheAdmissionTest, ACacheWithRoomAdmitsOnTheFirstRead) {
 
 // ---- Record cache ---------------------------------------------------------------
 
-// RocksDB key comparisons (its per-thread perf context) made by one
-// GetShared: none when a cache answers.
-uint64_t GetComparisons(Store& store, EntryId id, std::shared_ptr<const StoredEntry>* got) {
+// RocksDB key comparisons (its per-thread perf context) made by `read`:
+// none when a cache answers.
+template <typename Read>
+uint64_t KeyComparisons(Read read) {
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
   rocksdb::get_perf_context()->Reset();
-  auto stored = store.GetShared(id);
+  read();
   uint64_t n = rocksdb::get_perf_context()->user_key_comparison_count;
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  return n;
+}
+
+// ... made by one GetShared.
+uint64_t GetComparisons(Store& store, EntryId id, std::shared_ptr<const StoredEntry>* got) {
+  Result<std::shared_ptr<const StoredEntry>> stored = std::shared_ptr<const StoredEntry>();
+  uint64_t n = KeyComparisons([&] { stored = store.GetShared(id); });
   EXPECT_TRUE(stored.ok()) << stored.status().ToString();
   *got = stored.ok() ? *stored : nullptr;
   return n;
@@ -825,14 +833,10 @@ TEST(RecordCacheTest, NeverHoldsMoreThanItsBudgetAndZeroDisablesIt) {
 
 // ---- DN -> id cache ------------------------------------------------------------
 
-// RocksDB key comparisons (its per-thread perf context) made by one FindId:
-// none when the DN cache answers.
+// RocksDB key comparisons made by one FindId: none when the DN cache answers.
 uint64_t FindIdComparisons(Store& store, std::string_view dn, std::optional<EntryId>* found) {
-  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
-  rocksdb::get_perf_context()->Reset();
-  auto id = store.FindId(Norm(dn));
-  uint64_t n = rocksdb::get_perf_context()->user_key_comparison_count;
-  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  Result<std::optional<EntryId>> id = std::optional<EntryId>();
+  uint64_t n = KeyComparisons([&] { id = store.FindId(Norm(dn)); });
   EXPECT_TRUE(id.ok()) << id.status().ToString();
   *found = id.ok() ? *id : std::nullopt;
   return n;

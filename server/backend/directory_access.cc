@@ -87,7 +87,6 @@ bool Directory::CanReadAttribute(const EntryAccess& access, const schema::Attrib
 }
 
 bool Directory::IsProtectedEntry(const store::StoredEntry& stored) const {
-  const std::string dn_key = DnKey(stored.entry.dn());
   if (options_.ad_mode) {
     if (const std::string* sid = stored.entry.First("objectSid")) {
       auto parsed = Sid::FromBinary(*sid);
@@ -95,8 +94,9 @@ bool Directory::IsProtectedEntry(const store::StoredEntry& stored) const {
         return true;
       }
     }
-    if (dn_key == admin_groups_key_) return true;
   }
+  const std::string dn_key = DnKey(stored.entry.dn());  // only once the SID has not decided
+  if (options_.ad_mode && dn_key == admin_groups_key_) return true;
   return IsAdminEntry(stored, dn_key);
 }
 
