@@ -123,6 +123,7 @@ Result<OpenedDirectory> OpenDirectory(server::ServerConfig& c, const Clock& cloc
   options.store.create_if_missing = !read_only;
   options.store.sync_writes = sync;
   options.store.bulk_load = bulk_load;
+  options.store.cache_growth = {};  // the offline commands read each entry about once
   OpenedDirectory opened;
   std::unique_ptr<backend::SecretSealer> sealer;
   if (with_kms) {

@@ -2,6 +2,9 @@
 
 #include "server/kms_setup.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -53,18 +56,31 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
                  "Estimated heap size of the decoded entries kept in memory, MiB (with --entry-cache, whichever "
                  "bound is reached first; 0 disables the cache)")
       ->capture_default_str();
+  // Each marks itself as set, so that the value given is kept, not grown.
+  auto mark = [](bool& set) { return [&set](const std::string&) { set = true; }; };
   app.add_option("--record-cache-mb", c.record_cache_mb,
                  "Estimated heap size of the entries kept in memory as stored, behind the decoded ones, MiB (about "
-                 "a third of their decoded size; a hit costs a decode instead of a RocksDB read; 0 disables it)")
-      ->capture_default_str();
+                 "a third of their decoded size; a hit costs a decode instead of a RocksDB read; 0 disables it). "
+                 "Unless set, grows to 512 bytes per entry in larger directories (--cache-growth-limit-mb)")
+      ->capture_default_str()
+      ->each(mark(c.record_cache_mb_set));
   app.add_option("--dn-cache-mb", c.dn_cache_mb,
                  "Estimated heap size of the DN-to-entry lookups kept in memory, MiB (about 150 bytes a DN; 0 "
-                 "disables the cache)")
-      ->capture_default_str();
+                 "disables the cache). Unless set, grows to 160 bytes per entry in larger directories")
+      ->capture_default_str()
+      ->each(mark(c.dn_cache_mb_set));
   app.add_option("--index-cache-mb", c.index_cache_mb,
                  "Estimated heap size of the small index look-ups (equality keys of unique values) kept in memory, "
-                 "MiB (0 disables the cache)")
-      ->capture_default_str();
+                 "MiB (0 disables the cache). Unless set, grows to 160 bytes per entry in larger directories")
+      ->capture_default_str()
+      ->each(mark(c.index_cache_mb_set));
+  app.add_option("--cache-growth-limit-mb", c.cache_growth_limit_mb,
+                 "The record, DN and index caches not set explicitly are sized at start for the entries then "
+                 "stored (above: floors for about 100,000 users, more per entry beyond); together they stay "
+                 "within this many MiB. Default: a quarter of the machine's memory, or of its cgroup's limit; "
+                 "0: no growth")
+      ->default_str("a quarter of memory")
+      ->each(mark(c.cache_growth_limit_mb_set));
   app.add_option("--password-scheme", c.password_scheme,
                  "Hash for new passwords: argon2id or pbkdf2-sha512 (ssha: salted SHA-1, for benchmarks against "
                  "{SSHA} directories and migrations only; never for production)")
@@ -199,6 +215,7 @@ Status Finalize(ServerConfig& c) {
   if (!c.ldaps_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(c.ldaps_listen).status());
   if (!c.kms_listen.empty()) SIMPLEAD_RETURN_IF_ERROR(net::ParseHostPort(c.kms_listen).status());
   if (c.schema_dir.empty()) c.schema_dir = DefaultSchemaDir();
+  if (!c.cache_growth_limit_mb_set) c.cache_growth_limit_mb = UsableMemoryBytes() / 4 / (1024 * 1024);
   return Status::Ok();
 }
 
@@ -212,6 +229,10 @@ backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
   o.store.record_cache_bytes = c.record_cache_mb * 1024 * 1024;
   o.store.dn_cache_bytes = c.dn_cache_mb * 1024 * 1024;
   o.store.posting_cache_bytes = c.index_cache_mb * 1024 * 1024;
+  o.store.cache_growth.record_bytes_per_entry = c.record_cache_mb_set ? 0 : kRecordCacheBytesPerEntry;
+  o.store.cache_growth.dn_bytes_per_entry = c.dn_cache_mb_set ? 0 : kDnCacheBytesPerEntry;
+  o.store.cache_growth.posting_bytes_per_entry = c.index_cache_mb_set ? 0 : kIndexCacheBytesPerEntry;
+  o.store.cache_growth.limit_bytes = c.cache_growth_limit_mb * 1024 * 1024;
   o.ad_mode = !c.domain.empty();
   o.suffix = o.ad_mode ? DomainToSuffix(c.domain) : c.suffix;
   o.domain_fqdn = c.domain;
@@ -241,6 +262,44 @@ Result<std::string> ReadAdminPassword(const ServerConfig& c) {
   }
   if (const char* env = std::getenv("SIMPLEAD_ADMIN_PASSWORD"); env && *env) return std::string(env);
   return std::string();
+}
+
+namespace {
+
+// The first line of a file, or empty.
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (in) std::getline(in, line);
+  return line;
+}
+
+// cgroup v2: the limit of the group this process runs in ("max": none).
+size_t CgroupMemoryMax() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) != 0) continue;
+    std::string limit = FirstLine("/sys/fs/cgroup" + line.substr(3) + "/memory.max");
+    if (limit.empty() || limit == "max") return 0;
+    try {
+      return static_cast<size_t>(std::stoull(limit));
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+size_t UsableMemoryBytes() {
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long page_size = sysconf(_SC_PAGESIZE);
+  size_t physical = pages > 0 && page_size > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page_size) : 0;
+  size_t cgroup = CgroupMemoryMax();
+  if (physical == 0) return cgroup;
+  return cgroup == 0 ? physical : std::min(physical, cgroup);
 }
 
 std::string DefaultSchemaDir() {

@@ -38,9 +38,17 @@ struct ServerConfig {
   size_t block_cache_mb = 56;                   // memtables (32 MiB) included
   size_t entry_cache = 50000;
   size_t entry_cache_mb = 36;                   // ≈ 3.3 KiB a typical user: a 10,000-user directory fits
+  // The record, DN and index caches: floors sized for 100,000 users that,
+  // unless set explicitly, grow with the entries found at start (per entry
+  // below) within cache_growth_limit_mb.
   size_t record_cache_mb = 80;                  // ≈ 0.95 KiB a typical user: most of a 100,000-user directory
   size_t dn_cache_mb = 16;
   size_t index_cache_mb = 16;
+  bool record_cache_mb_set = false;             // given on the command line or in --config: kept as given
+  bool dn_cache_mb_set = false;
+  bool index_cache_mb_set = false;
+  size_t cache_growth_limit_mb = 0;             // Finalize: a quarter of the memory unless set
+  bool cache_growth_limit_mb_set = false;
   std::string password_scheme = "argon2id";     // argon2id | pbkdf2-sha512 | ssha (benchmarks, migrations)
   uint32_t argon2_memory_kib = 19 * 1024;
   uint32_t argon2_iterations = 2;
@@ -84,5 +92,12 @@ std::string DomainToSuffix(const std::string& domain);
 // The administrator password from the file or the environment; empty if neither.
 Result<std::string> ReadAdminPassword(const ServerConfig& config);
 std::string DefaultSchemaDir();
+// Per entry, what the record, DN and index caches grow to when not set explicitly.
+inline constexpr size_t kRecordCacheBytesPerEntry = 512;  // about half the records of a typical user
+inline constexpr size_t kDnCacheBytesPerEntry = 160;      // every DN
+inline constexpr size_t kIndexCacheBytesPerEntry = 160;   // about one unique-value key per entry
+// The memory this process may use: physical memory, or its cgroup's
+// memory.max if lower; 0 if neither can be read.
+size_t UsableMemoryBytes();
 
 }  // namespace simplead::server

@@ -73,6 +73,14 @@ Status Server::Init() {
   SIMPLEAD_ASSIGN_OR_RETURN(kms_, DirectoryKms::Open(KmsSettingsFrom(config_), clock_));
   SIMPLEAD_ASSIGN_OR_RETURN(directory_, backend::Directory::Open(DirectoryOptionsFrom(config_), schema, clock_,
                                                                  kms_->MakeSealer()));
+  {
+    const store::Store& store = directory_->store();
+    const store::CacheBudgets caches = store.cache_budgets();
+    constexpr double kMiB = 1024.0 * 1024.0;
+    log_->info("caches for about {} entries: records {:.0f} MiB, DNs {:.0f} MiB, index keys {:.0f} MiB",
+               store.entries_at_open(), caches.record_bytes / kMiB, caches.dn_bytes / kMiB,
+               caches.posting_bytes / kMiB);
+  }
   if (!directory_->IsProvisioned()) {
     SIMPLEAD_ASSIGN_OR_RETURN(std::string password, ReadAdminPassword(config_));
     bool generated = password.empty();

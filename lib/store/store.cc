@@ -153,6 +153,10 @@ class IdCache {
 
   bool enabled() const { return max_entries_ > 0 && max_bytes_ > 0; }
 
+  // Re-sizes an empty cache without a frequency sketch; only while the
+  // store is being opened, before any other thread can see the cache.
+  void SetMaxBytes(size_t max_bytes) { max_bytes_ = PerShard(max_bytes); }
+
   // Returns the cached value (or nullopt) and the epoch to pass to Insert.
   std::optional<Value> Lookup(EntryId id, uint64_t* epoch) {
     Shard& s = shard(id);
@@ -282,6 +286,9 @@ class KeyedCache {
   KeyedCache(size_t max_bytes, ValueBytes value_bytes) : max_bytes_(max_bytes / kShards), value_bytes_(value_bytes) {}
 
   bool enabled() const { return max_bytes_ > 0; }
+
+  // Re-sizes an empty cache; only while the store is being opened.
+  void SetMaxBytes(size_t max_bytes) { max_bytes_ = max_bytes / kShards; }
 
   std::optional<Value> Lookup(std::string_view key, uint64_t* epoch) {
     Shard& s = shard(key);
@@ -566,6 +573,8 @@ struct Store::Impl {
   RecordCache record_cache;
   mutable DnCache dn_cache;            // FindId is a const read
   mutable PostingCache posting_cache;  // so is ForEachChunk
+  CacheBudgets cache_budgets;          // as sized at open
+  uint64_t entries_at_open = 0;
   WalSyncer syncer;  // group commit
 
   // How many chunks an index key can have: every id ever allocated or
@@ -1188,6 +1197,20 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     return FromRocks(s, "cannot open store at " + path);
   }
   impl->next_id = next;
+
+  // Size the per-entry caches for the directory as it is now (they are
+  // empty: nothing has read through them yet). The count is RocksDB's
+  // estimate of the DN index's keys, one per entry: modifies do not rewrite
+  // them, and a bulk import's final compaction leaves it exact.
+  uint64_t entries = 0;
+  if (!impl->db->GetIntProperty(impl->dn2id, rocksdb::DB::Properties::kEstimateNumKeys, &entries)) entries = 0;
+  impl->entries_at_open = entries;
+  impl->cache_budgets = GrowCacheBudgets(
+      CacheBudgets{options.record_cache_bytes, options.dn_cache_bytes, options.posting_cache_bytes},
+      options.cache_growth, entries);
+  impl->record_cache.SetMaxBytes(impl->cache_budgets.record_bytes);
+  impl->dn_cache.SetMaxBytes(impl->cache_budgets.dn_bytes);
+  impl->posting_cache.SetMaxBytes(impl->cache_budgets.posting_bytes);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -1376,6 +1399,8 @@ EntryCacheUsage Store::entry_cache_usage() const { return impl_->cache.Usage(); 
 EntryCacheUsage Store::record_cache_usage() const { return impl_->record_cache.Usage(); }
 size_t Store::dn_cache_size() const { return impl_->dn_cache.Size(); }
 size_t Store::posting_cache_size() const { return impl_->posting_cache.Size(); }
+CacheBudgets Store::cache_budgets() const { return impl_->cache_budgets; }
+uint64_t Store::entries_at_open() const { return impl_->entries_at_open; }
 
 WriteTxn Store::BeginWrite() { return WriteTxn(std::make_unique<WriteTxn::Impl>(impl_.get())); }
 

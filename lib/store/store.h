@@ -32,6 +32,7 @@
 
 #include "lib/base/status.h"
 #include "lib/ldap/entry.h"
+#include "lib/store/cache_budget.h"
 
 namespace rocksdb {
 class Env;
@@ -68,6 +69,9 @@ struct StoreOptions {
   // (up to 256 bytes, e.g. an equality key of a unique attribute), so an
   // indexed look-up skips RocksDB; estimated heap bytes, 0 disables it.
   size_t posting_cache_bytes = 16 * 1024 * 1024;
+  // Growth of the three caches above with the entries the store holds when
+  // it opens (GrowCacheBudgets); the default grows nothing.
+  CacheGrowth cache_growth;
   // Offline bulk load (simplead-admin import into a stopped server only):
   // commits skip the WAL and ignore sync_writes, automatic compactions are
   // off and all column families flush together (atomic flush). Flush() must
@@ -240,6 +244,10 @@ class Store {
   size_t dn_cache_size() const;
   // Index keys the posting cache holds now.
   size_t posting_cache_size() const;
+  // The record, DN and posting caches' budgets as sized at open, and the
+  // entry count (RocksDB's estimate) they were sized for.
+  CacheBudgets cache_budgets() const;
+  uint64_t entries_at_open() const;
 
   WriteTxn BeginWrite();
 

@@ -831,6 +831,65 @@ TEST(RecordCacheTest, NeverHoldsMoreThanItsBudgetAndZeroDisablesIt) {
   EXPECT_EQ(off->record_cache_usage().entries, 0u);
 }
 
+// ---- caches sized with the directory ---------------------------------------------
+
+// Reads users 1..n twice; returns how many records the record cache then holds.
+size_t RecordsHeldAfterReadingAll(Store& store, int n) {
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 1; i <= n; ++i) {
+      auto got = store.GetShared(static_cast<EntryId>(i));
+      EXPECT_TRUE(got.ok() && *got != nullptr) << i;
+    }
+  }
+  return store.record_cache_usage().entries;
+}
+
+TEST(CacheGrowthTest, AStoreOpenedWithMoreEntriesGetsLargerCaches) {
+  TempDir dir;
+  constexpr size_t kFloor = 64 * 1024;  // a few users a shard
+  constexpr int kUsers = 500;
+  StoreOptions o = RecordCacheOnly(dir.path(), kFloor);
+  o.dn_cache_bytes = 16 * 1024;
+  o.cache_growth = CacheGrowth{1024, 256, 0, 64 * 1024 * 1024};  // the posting floor alone is 16 MiB
+  {
+    auto empty = MustOpen(o);
+    ASSERT_NE(empty, nullptr);
+    EXPECT_EQ(empty->entries_at_open(), 0u);
+    EXPECT_EQ(empty->cache_budgets(), (CacheBudgets{kFloor, 16 * 1024, o.posting_cache_bytes}));
+    PutUsers(*empty, kUsers);
+  }
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  // RocksDB's estimate of the entries; the budgets follow it.
+  const uint64_t entries = store->entries_at_open();
+  EXPECT_GE(entries, 450u);
+  EXPECT_LE(entries, 550u);
+  CacheBudgets budgets = store->cache_budgets();
+  EXPECT_EQ(budgets.record_bytes, 1024 * entries);
+  EXPECT_EQ(budgets.dn_bytes, 256 * entries);
+  EXPECT_EQ(budgets.posting_bytes, o.posting_cache_bytes);  // no growth asked
+  EXPECT_EQ(RecordsHeldAfterReadingAll(*store, kUsers), static_cast<size_t>(kUsers));
+  EXPECT_LE(store->record_cache_usage().bytes, budgets.record_bytes);
+}
+
+TEST(CacheGrowthTest, WithoutGrowthTheConfiguredSizesHold) {
+  TempDir dir;
+  constexpr size_t kFloor = 64 * 1024;
+  constexpr int kUsers = 500;
+  StoreOptions o = RecordCacheOnly(dir.path(), kFloor);
+  o.cache_growth = CacheGrowth{1024, 256, 256, 0};  // per-entry sizes, but no room to grow
+  {
+    auto first = MustOpen(o);
+    ASSERT_NE(first, nullptr);
+    PutUsers(*first, kUsers);
+  }
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->cache_budgets(), (CacheBudgets{kFloor, o.dn_cache_bytes, o.posting_cache_bytes}));
+  EXPECT_LT(RecordsHeldAfterReadingAll(*store, kUsers), static_cast<size_t>(kUsers));
+  EXPECT_LE(store->record_cache_usage().bytes, kFloor);
+}
+
 // ---- DN -> id cache ------------------------------------------------------------
 
 // RocksDB key comparisons made by one FindId: none when the DN cache answers.
