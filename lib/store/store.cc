@@ -380,8 +380,9 @@ size_t NoHeap(const EntryId&) { return 0; }
 // copies it.
 using PostingCache = KeyedCache<std::string>;
 // Lists above this many value bytes are read from RocksDB every time: the
-// cache is for look-ups by unique values, not for large sets.
-constexpr size_t kMaxCachedPostingBytes = 256;
+// cache is for look-ups by unique values and for the rarer trigrams a
+// substring search intersects (a few thousand ids), not for large sets.
+constexpr size_t kMaxCachedPostingBytes = 4096;
 void AppendCachedChunk(std::string* packed, uint64_t chunk, std::string_view value) {
   keys::PutVarint64(packed, chunk);
   keys::PutLengthPrefixed(packed, value);
@@ -1362,13 +1363,46 @@ Status Store::ReadIndexed(IndexKind kind, std::string_view attribute, const std:
     }
     return Status::Ok();
   }
+  // Cached lists first; the others in one batched read, then cached if
+  // small enough (with the epoch taken before the read, as ForEachChunk).
+  PostingCache& cache = impl_->posting_cache;
   std::vector<std::string> prefixes;
-  prefixes.reserve(keys.size());
-  for (const std::string& key : keys) prefixes.push_back(keys::IndexExactPrefix(kind, attribute, key));
-  return impl_->MultiGetChunks(prefixes, chunks, [&](size_t i, uint64_t c, std::string_view value) {
-    (*lists)[i].chunks.emplace_back(c, std::string(value));
+  std::vector<size_t> missed;  // prefixes[j] is keys[missed[j]]
+  std::vector<uint64_t> epochs;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::string prefix = keys::IndexExactPrefix(kind, attribute, keys[i]);
+    uint64_t epoch = 0;
+    if (cache.enabled()) {
+      if (auto hit = cache.Lookup(prefix, &epoch)) {
+        bool ok = ForEachCachedChunk(*hit, [&](uint64_t c, std::string_view value) {
+          (*lists)[i].chunks.emplace_back(c, std::string(value));
+          return true;
+        });
+        if (!ok) return InternalError("corrupt posting cache entry");
+        continue;
+      }
+    }
+    prefixes.push_back(std::move(prefix));
+    missed.push_back(i);
+    epochs.push_back(epoch);
+  }
+  if (prefixes.empty()) return Status::Ok();
+  SIMPLEAD_RETURN_IF_ERROR(impl_->MultiGetChunks(prefixes, chunks, [&](size_t j, uint64_t c, std::string_view value) {
+    (*lists)[missed[j]].chunks.emplace_back(c, std::string(value));
     return true;
-  });
+  }));
+  if (!cache.enabled()) return Status::Ok();
+  for (size_t j = 0; j < prefixes.size(); ++j) {
+    const PostingList& list = (*lists)[missed[j]];
+    size_t bytes = 0;
+    for (const auto& [c, value] : list.chunks) bytes += value.size();
+    if (bytes > kMaxCachedPostingBytes) continue;
+    std::string packed;
+    for (const auto& [c, value] : list.chunks) AppendCachedChunk(&packed, c, value);
+    packed.shrink_to_fit();  // charged by capacity
+    cache.Insert(prefixes[j], std::move(packed), epochs[j]);
+  }
+  return Status::Ok();
 }
 
 Status Store::ForEachChange(std::string_view after_csn, const std::function<bool(const ChangeRecord&)>& fn) const {

@@ -1122,12 +1122,13 @@ TEST(PostingCacheTest, LargeListsAreNotCachedAndZeroDisablesTheCache) {
   ASSERT_NE(store, nullptr);
   {
     auto txn = store->BeginWrite();
-    for (EntryId id = 1; id <= 2000; id += 3) txn.AddIndexKey(IndexKind::kEquality, "uid", "common", id);
+    // 3,000 ids: a 6,000-byte array, over the cache's 4 KiB bound.
+    for (EntryId id = 1; id <= 9000; id += 3) txn.AddIndexKey(IndexKind::kEquality, "uid", "common", id);
     ASSERT_TRUE(txn.Commit().ok());
   }
   std::vector<EntryId> ids;
   EXPECT_GT(IndexedComparisons(*store, "common", &ids), 0u);
-  EXPECT_EQ(ids.size(), 667u);
+  EXPECT_EQ(ids.size(), 3000u);
   EXPECT_GT(IndexedComparisons(*store, "common", &ids), 0u);
   EXPECT_EQ(store->posting_cache_size(), 0u);
   store.reset();
@@ -1140,6 +1141,56 @@ TEST(PostingCacheTest, LargeListsAreNotCachedAndZeroDisablesTheCache) {
   EXPECT_GT(IndexedComparisons(*store, "alice", &ids), 0u);
   EXPECT_EQ(ids, std::vector<EntryId>{7});
   EXPECT_EQ(store->posting_cache_size(), 0u);
+}
+
+// RocksDB key comparisons made by one ReadIndexed of uid keys, and each key's ids.
+uint64_t ReadIndexedComparisons(Store& store, const std::vector<std::string>& keys,
+                                std::vector<std::vector<EntryId>>* ids) {
+  std::vector<PostingList> lists;
+  Status st;
+  uint64_t n = KeyComparisons([&] { st = store.ReadIndexed(IndexKind::kEquality, "uid", keys, &lists); });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  ids->assign(lists.size(), {});
+  for (size_t i = 0; i < lists.size(); ++i) EXPECT_TRUE(lists[i].AppendTo(&(*ids)[i], SIZE_MAX));
+  return n;
+}
+
+TEST(PostingCacheTest, BatchedReadsUseAndFillTheCacheForListsUpToFourKiB) {
+  TempDir dir;
+  auto store = MustOpen(Options(dir.path()));
+  ASSERT_NE(store, nullptr);
+  std::vector<EntryId> medium, large;
+  {
+    auto txn = store->BeginWrite();
+    txn.AddIndexKey(IndexKind::kEquality, "uid", "rare", 7);
+    for (EntryId id = 1; id <= 3000; id += 3) {  // 1,000 ids: a 2,000-byte array
+      txn.AddIndexKey(IndexKind::kEquality, "uid", "medium", id);
+      medium.push_back(id);
+    }
+    for (EntryId id = 1; id <= 9000; id += 3) {  // 3,000 ids: 6,000 bytes
+      txn.AddIndexKey(IndexKind::kEquality, "uid", "large", id);
+      large.push_back(id);
+    }
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  const std::vector<std::vector<EntryId>> want = {{7}, medium, {}};
+  std::vector<std::vector<EntryId>> ids;
+  EXPECT_GT(ReadIndexedComparisons(*store, {"rare", "medium", "absent"}, &ids), 0u);
+  EXPECT_EQ(ids, want);
+  EXPECT_EQ(ReadIndexedComparisons(*store, {"rare", "medium", "absent"}, &ids), 0u);  // all three cached
+  EXPECT_EQ(ids, want);
+  // A batch mixing cached and uncached keys keeps each list in its place.
+  EXPECT_GT(ReadIndexedComparisons(*store, {"large", "rare", "medium"}, &ids), 0u);
+  EXPECT_EQ(ids, (std::vector<std::vector<EntryId>>{large, {7}, medium}));
+  EXPECT_GT(ReadIndexedComparisons(*store, {"large"}, &ids), 0u);  // never cached
+  EXPECT_EQ(store->posting_cache_size(), 3u);
+  // A commit to a cached key refreshes it.
+  IndexUid(*store, "medium", 70000);
+  medium.push_back(70000);
+  EXPECT_GT(ReadIndexedComparisons(*store, {"medium"}, &ids), 0u);
+  EXPECT_EQ(ids, (std::vector<std::vector<EntryId>>{medium}));
+  EXPECT_EQ(ReadIndexedComparisons(*store, {"medium", "rare"}, &ids), 0u);
+  EXPECT_EQ(ids, (std::vector<std::vector<EntryId>>{medium, {7}}));
 }
 
 // Readers racing commits that move an id between two keys never see it under
