@@ -227,8 +227,9 @@ class Store {
                               const std::function<bool(std::string_view key, EntryId)>& fn) const;
   // Count of ids under one key, stopping at `limit` (for choosing the cheapest index).
   Result<size_t> CountIndexed(IndexKind kind, std::string_view attribute, std::string_view key, size_t limit) const;
-  // The posting lists of several keys of one attribute, read together (one
-  // batched RocksDB MultiGet while few chunks exist): `lists[i]` is keys[i]'s.
+  // The posting lists of several keys of one attribute, read together (lists
+  // the posting cache holds from it, the others in one batched RocksDB
+  // MultiGet while few chunks exist, then cached if small): `lists[i]` is keys[i]'s.
   // For planners that count, then intersect by membership, without re-reads.
   Status ReadIndexed(IndexKind kind, std::string_view attribute, const std::vector<std::string>& keys,
                      std::vector<PostingList>* lists) const;
