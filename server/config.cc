@@ -11,6 +11,18 @@
 
 namespace simplead::server {
 
+namespace {
+
+// CLI11 converts "-5" into an unsigned option by wrapping it to a huge
+// value: counts, sizes and durations refuse a minus sign first.
+CLI::Validator NotNegative() {
+  return CLI::Validator(
+      [](std::string& value) { return value.starts_with('-') ? std::string("must not be negative") : std::string(); },
+      "", "not negative");
+}
+
+}  // namespace
+
 void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.set_config("--config", "", "TOML file with any of these options as keys (e.g. data-dir = \"/var/lib/simplead\")");
   app.add_option("--data-dir", c.data_dir, "Directory holding the database, TLS material and the control socket")
@@ -140,6 +152,15 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--failed-bind-window", t.window, "Seconds of the failed-bind rate limit window and block")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  // Counts, sizes and durations.
+  for (const char* name :
+       {"--threads", "--workers", "--size-limit", "--time-limit", "--block-cache-mb", "--entry-cache",
+        "--entry-cache-mb", "--record-cache-mb", "--dn-cache-mb", "--index-cache-mb", "--cache-growth-limit-mb",
+        "--argon2-memory-kib", "--argon2-iterations", "--max-connections", "--max-connections-per-address",
+        "--max-pdu-anonymous", "--max-pdu", "--max-outstanding", "--max-filter-depth", "--idle-timeout",
+        "--pdu-timeout", "--write-timeout", "--failed-bind-limit"}) {
+    app.get_option(name)->check(NotNegative());
+  }
 }
 
 void AddKmsOptions(CLI::App& app, ServerConfig& c) {
@@ -152,10 +173,12 @@ void AddKmsOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--kms-pkcs11-token", c.kms_pkcs11_token, "PKCS#11 token label (pkcs11 store)");
   app.add_option("--kms-pkcs11-pin-file", c.kms_pkcs11_pin_file, "File with the token's user PIN (pkcs11 store)");
   app.add_option("--kms-cache-entries", c.kms_cache_entries, "Data keys cached for secret attributes")
+      ->check(NotNegative())
       ->capture_default_str();
   app.add_option("--kms-opened-values", c.kms_opened_values,
                  "Opened password verifiers kept in memory (about 250 bytes each) so that a repeated bind skips "
                  "the per-value key derivation and decryption; size it to the accounts that bind often, 0 disables")
+      ->check(NotNegative())
       ->capture_default_str();
 }
 

@@ -69,6 +69,19 @@ TEST(CacheConfigTest, ACacheSetInTheConfigFileKeepsItsSizeToo) {
   EXPECT_EQ(o.cache_growth.limit_bytes, 512 * kMiB);
 }
 
+TEST(CacheConfigTest, NegativeSizesAndCountsAreRefusedNotWrapped) {
+  for (const char* name : {"--record-cache-mb", "--cache-growth-limit-mb", "--block-cache-mb", "--entry-cache",
+                           "--max-pdu", "--kms-opened-values", "--idle-timeout", "--threads"}) {
+    CLI::App app;
+    ServerConfig config;
+    AddServerOptions(app, config);
+    std::vector<const char*> argv{"simplead", "--suffix", "dc=example,dc=com", name, "-5"};
+    EXPECT_THROW(app.parse(static_cast<int>(argv.size()), argv.data()), CLI::ValidationError) << name;
+  }
+  // Zero stays valid: it disables a cache or growth.
+  EXPECT_EQ(Parse({"--record-cache-mb", "0"}).record_cache_mb, 0u);
+}
+
 TEST(CacheConfigTest, ZeroGrowthLimitGrowsNothing) {
   ServerConfig c = Parse({"--cache-growth-limit-mb", "0"});
   const store::StoreOptions o = DirectoryOptionsFrom(c).store;
