@@ -13,15 +13,20 @@ namespace {
 
 constexpr size_t kMiB = 1024 * 1024;
 
-// Parses `args` as simplead's command line (plain mode) and finalizes it.
-ServerConfig Parse(std::vector<std::string> args) {
+// Parses `args` as simplead's command line in plain mode (CLI11 throws on a bad value).
+void ParseOnly(std::vector<std::string> args, ServerConfig* config) {
   CLI::App app;
-  ServerConfig config;
-  AddServerOptions(app, config);
+  AddServerOptions(app, *config);
   args.insert(args.begin(), {"simplead", "--suffix", "dc=example,dc=com"});
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   app.parse(static_cast<int>(argv.size()), argv.data());
+}
+
+// ... and finalizes it.
+ServerConfig Parse(std::vector<std::string> args) {
+  ServerConfig config;
+  ParseOnly(std::move(args), &config);
   Status st = Finalize(config);
   EXPECT_TRUE(st.ok()) << st.ToString();
   return config;
@@ -72,11 +77,8 @@ TEST(CacheConfigTest, ACacheSetInTheConfigFileKeepsItsSizeToo) {
 TEST(CacheConfigTest, NegativeSizesAndCountsAreRefusedNotWrapped) {
   for (const char* name : {"--record-cache-mb", "--cache-growth-limit-mb", "--block-cache-mb", "--entry-cache",
                            "--max-pdu", "--kms-opened-values", "--idle-timeout", "--threads"}) {
-    CLI::App app;
     ServerConfig config;
-    AddServerOptions(app, config);
-    std::vector<const char*> argv{"simplead", "--suffix", "dc=example,dc=com", name, "-5"};
-    EXPECT_THROW(app.parse(static_cast<int>(argv.size()), argv.data()), CLI::ValidationError) << name;
+    EXPECT_THROW(ParseOnly({name, "-5"}, &config), CLI::ValidationError) << name;
   }
   // Zero stays valid: it disables a cache or growth.
   EXPECT_EQ(Parse({"--record-cache-mb", "0"}).record_cache_mb, 0u);

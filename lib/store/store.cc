@@ -595,6 +595,11 @@ struct Store::Impl {
 
   // Visits (chunk, value) of every non-empty chunk of exactly (kind,
   // attribute, key), in chunk order; fn returns false to stop.
+  // Caches one key's packed list (AppendCachedChunk) read under `epoch`.
+  void CachePostingList(std::string_view prefix, std::string packed, uint64_t epoch) const {
+    packed.shrink_to_fit();  // charged by capacity
+    posting_cache.Insert(prefix, std::move(packed), epoch);
+  }
   Status ForEachChunk(IndexKind kind, std::string_view attribute, std::string_view key,
                       const std::function<bool(uint64_t, std::string_view)>& fn) const;
   // One RocksDB MultiGet of chunks 0..chunks-1 of every exact-key prefix;
@@ -712,8 +717,7 @@ Status Store::Impl::ForEachChunk(IndexKind kind, std::string_view attribute, std
           MultiGetChunks({prefix}, chunks, [&](size_t, uint64_t c, std::string_view value) { return visit(c, value); }));
     }
     if (cacheable) {
-      read.shrink_to_fit();  // charged by capacity
-      posting_cache.Insert(prefix, std::move(read), epoch);
+      CachePostingList(prefix, std::move(read), epoch);
     }
     return Status::Ok();
   }
@@ -1203,12 +1207,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // empty: nothing has read through them yet). The count is RocksDB's
   // estimate of the DN index's keys, one per entry: modifies do not rewrite
   // them, and a bulk import's final compaction leaves it exact.
-  uint64_t entries = 0;
-  if (!impl->db->GetIntProperty(impl->dn2id, rocksdb::DB::Properties::kEstimateNumKeys, &entries)) entries = 0;
-  impl->entries_at_open = entries;
+  // (Left at 0 if RocksDB cannot tell: the configured sizes then hold.)
+  impl->db->GetIntProperty(impl->dn2id, rocksdb::DB::Properties::kEstimateNumKeys, &impl->entries_at_open);
   impl->cache_budgets = GrowCacheBudgets(
       CacheBudgets{options.record_cache_bytes, options.dn_cache_bytes, options.posting_cache_bytes},
-      options.cache_growth, entries);
+      options.cache_growth, impl->entries_at_open);
   impl->record_cache.SetMaxBytes(impl->cache_budgets.record_bytes);
   impl->dn_cache.SetMaxBytes(impl->cache_budgets.dn_bytes);
   impl->posting_cache.SetMaxBytes(impl->cache_budgets.posting_bytes);
@@ -1399,8 +1402,7 @@ Status Store::ReadIndexed(IndexKind kind, std::string_view attribute, const std:
     if (bytes > kMaxCachedPostingBytes) continue;
     std::string packed;
     for (const auto& [c, value] : list.chunks) AppendCachedChunk(&packed, c, value);
-    packed.shrink_to_fit();  // charged by capacity
-    cache.Insert(prefixes[j], std::move(packed), epochs[j]);
+    impl_->CachePostingList(prefixes[j], std::move(packed), epochs[j]);
   }
   return Status::Ok();
 }

@@ -844,6 +844,16 @@ size_t RecordsHeldAfterReadingAll(Store& store, int n) {
   return store.record_cache_usage().entries;
 }
 
+// Puts users 1..n into a store opened with `o`, closes it and opens it again.
+std::unique_ptr<Store> ReopenedWithUsers(const StoreOptions& o, int n) {
+  {
+    auto first = MustOpen(o);
+    if (first == nullptr) return nullptr;
+    PutUsers(*first, n);
+  }
+  return MustOpen(o);
+}
+
 TEST(CacheGrowthTest, AStoreOpenedWithMoreEntriesGetsLargerCaches) {
   TempDir dir;
   constexpr size_t kFloor = 64 * 1024;  // a few users a shard
@@ -856,9 +866,8 @@ TEST(CacheGrowthTest, AStoreOpenedWithMoreEntriesGetsLargerCaches) {
     ASSERT_NE(empty, nullptr);
     EXPECT_EQ(empty->entries_at_open(), 0u);
     EXPECT_EQ(empty->cache_budgets(), (CacheBudgets{kFloor, 16 * 1024, o.posting_cache_bytes}));
-    PutUsers(*empty, kUsers);
   }
-  auto store = MustOpen(o);
+  auto store = ReopenedWithUsers(o, kUsers);
   ASSERT_NE(store, nullptr);
   // RocksDB's estimate of the entries; the budgets follow it.
   const uint64_t entries = store->entries_at_open();
@@ -878,12 +887,7 @@ TEST(CacheGrowthTest, WithoutGrowthTheConfiguredSizesHold) {
   constexpr int kUsers = 500;
   StoreOptions o = RecordCacheOnly(dir.path(), kFloor);
   o.cache_growth = CacheGrowth{1024, 256, 256, 0};  // per-entry sizes, but no room to grow
-  {
-    auto first = MustOpen(o);
-    ASSERT_NE(first, nullptr);
-    PutUsers(*first, kUsers);
-  }
-  auto store = MustOpen(o);
+  auto store = ReopenedWithUsers(o, kUsers);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->cache_budgets(), (CacheBudgets{kFloor, o.dn_cache_bytes, o.posting_cache_bytes}));
   EXPECT_LT(RecordsHeldAfterReadingAll(*store, kUsers), static_cast<size_t>(kUsers));
