@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 namespace simplead::server {
 
@@ -19,6 +20,12 @@ CLI::Validator NotNegative() {
   return CLI::Validator(
       [](std::string& value) { return value.starts_with('-') ? std::string("must not be negative") : std::string(); },
       "", "not negative");
+}
+
+// An option's callback that records it was given (on the command line or in
+// --config), so that a size which otherwise grows is kept as given.
+std::function<void(const std::string&)> MarkSet(bool& set) {
+  return [&set](const std::string&) { set = true; };
 }
 
 }  // namespace
@@ -69,30 +76,29 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
                  "bound is reached first; 0 disables the cache)")
       ->capture_default_str();
   // Each marks itself as set, so that the value given is kept, not grown.
-  auto mark = [](bool& set) { return [&set](const std::string&) { set = true; }; };
   app.add_option("--record-cache-mb", c.record_cache_mb,
                  "Estimated heap size of the entries kept in memory as stored, behind the decoded ones, MiB (about "
                  "a third of their decoded size; a hit costs a decode instead of a RocksDB read; 0 disables it). "
                  "Unless set, grows to 512 bytes per entry in larger directories (--cache-growth-limit-mb)")
       ->capture_default_str()
-      ->each(mark(c.record_cache_mb_set));
+      ->each(MarkSet(c.record_cache_mb_set));
   app.add_option("--dn-cache-mb", c.dn_cache_mb,
-                 "Estimated heap size of the DN-to-entry lookups kept in memory, MiB (about 150 bytes a DN; 0 "
-                 "disables the cache). Unless set, grows to 160 bytes per entry in larger directories")
+                 "Estimated heap size of the DN-to-entry lookups kept in memory, MiB (about 185 bytes a DN; 0 "
+                 "disables the cache). Unless set, grows to 192 bytes per entry in larger directories")
       ->capture_default_str()
-      ->each(mark(c.dn_cache_mb_set));
+      ->each(MarkSet(c.dn_cache_mb_set));
   app.add_option("--index-cache-mb", c.index_cache_mb,
                  "Estimated heap size of the small index look-ups (equality keys of unique values) kept in memory, "
                  "MiB (0 disables the cache). Unless set, grows to 160 bytes per entry in larger directories")
       ->capture_default_str()
-      ->each(mark(c.index_cache_mb_set));
+      ->each(MarkSet(c.index_cache_mb_set));
   app.add_option("--cache-growth-limit-mb", c.cache_growth_limit_mb,
                  "The record, DN and index caches not set explicitly are sized at start for the entries then "
                  "stored (above: floors for about 100,000 users, more per entry beyond); together they stay "
                  "within this many MiB. Default: a quarter of the machine's memory, or of its cgroup's limit; "
                  "0: no growth")
       ->default_str("a quarter of memory")
-      ->each(mark(c.cache_growth_limit_mb_set));
+      ->each(MarkSet(c.cache_growth_limit_mb_set));
   app.add_option("--password-scheme", c.password_scheme,
                  "Hash for new passwords: argon2id or pbkdf2-sha512 (ssha: salted SHA-1, for benchmarks against "
                  "{SSHA} directories and migrations only; never for production)")
@@ -176,10 +182,12 @@ void AddKmsOptions(CLI::App& app, ServerConfig& c) {
       ->check(NotNegative())
       ->capture_default_str();
   app.add_option("--kms-opened-values", c.kms_opened_values,
-                 "Opened password verifiers kept in memory (about 250 bytes each) so that a repeated bind skips "
-                 "the per-value key derivation and decryption; size it to the accounts that bind often, 0 disables")
+                 "Opened password verifiers kept in memory (about 190 bytes each) so that a repeated bind skips "
+                 "the per-value key derivation and decryption; 0 disables. Unless set, grows to one per entry in "
+                 "larger directories, within an eighth of --cache-growth-limit-mb")
       ->check(NotNegative())
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each(MarkSet(c.kms_opened_values_set));
 }
 
 KmsSettings KmsSettingsFrom(const ServerConfig& c) {
@@ -242,6 +250,17 @@ Status Finalize(ServerConfig& c) {
   return Status::Ok();
 }
 
+size_t OpenedValueReserveBytes(const ServerConfig& c) {
+  if (c.kms_opened_values_set || c.kms_opened_values == 0) return 0;
+  return c.cache_growth_limit_mb * 1024 * 1024 / 8;
+}
+
+size_t OpenedValuesFor(const ServerConfig& c, uint64_t entries) {
+  const size_t most = OpenedValueReserveBytes(c) / kOpenedValueBytes;
+  const size_t grown = static_cast<size_t>(std::min<uint64_t>(entries, most));
+  return std::max(c.kms_opened_values, grown);
+}
+
 backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
   backend::DirectoryOptions o;
   o.store.path = c.data_dir + "/db";
@@ -255,7 +274,7 @@ backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
   o.store.cache_growth.record_bytes_per_entry = c.record_cache_mb_set ? 0 : kRecordCacheBytesPerEntry;
   o.store.cache_growth.dn_bytes_per_entry = c.dn_cache_mb_set ? 0 : kDnCacheBytesPerEntry;
   o.store.cache_growth.posting_bytes_per_entry = c.index_cache_mb_set ? 0 : kIndexCacheBytesPerEntry;
-  o.store.cache_growth.limit_bytes = c.cache_growth_limit_mb * 1024 * 1024;
+  o.store.cache_growth.limit_bytes = c.cache_growth_limit_mb * 1024 * 1024 - OpenedValueReserveBytes(c);
   o.ad_mode = !c.domain.empty();
   o.suffix = o.ad_mode ? DomainToSuffix(c.domain) : c.suffix;
   o.domain_fqdn = c.domain;

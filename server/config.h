@@ -35,7 +35,7 @@ struct ServerConfig {
   size_t size_limit = 1000;
   int time_limit = 120;
   bool sync_writes = true;
-  size_t block_cache_mb = 56;                   // memtables (32 MiB) included
+  size_t block_cache_mb = 44;                   // memtables (32 MiB) included
   size_t entry_cache = 50000;
   size_t entry_cache_mb = 36;                   // ≈ 3.3 KiB a typical user: a 10,000-user directory fits
   // The record, DN and index caches: floors sized for 100,000 users that,
@@ -74,7 +74,8 @@ struct ServerConfig {
   std::string kms_pkcs11_token;
   std::string kms_pkcs11_pin_file;
   size_t kms_cache_entries = 100000;
-  size_t kms_opened_values = 49152;
+  size_t kms_opened_values = 49152;            // a floor that grows to one per entry, unless set
+  bool kms_opened_values_set = false;
 };
 
 // Registers every option on `app`, bound to `config`.
@@ -94,8 +95,16 @@ Result<std::string> ReadAdminPassword(const ServerConfig& config);
 std::string DefaultSchemaDir();
 // Per entry, what the record, DN and index caches grow to when not set explicitly.
 inline constexpr size_t kRecordCacheBytesPerEntry = 512;  // about half the records of a typical user
-inline constexpr size_t kDnCacheBytesPerEntry = 160;      // every DN
+inline constexpr size_t kDnCacheBytesPerEntry = 192;      // every DN (a 40-byte DN is charged about 185)
 inline constexpr size_t kIndexCacheBytesPerEntry = 160;   // about one unique-value key per entry
+// An opened password verifier's heap (its cache key, plaintext and nodes).
+inline constexpr size_t kOpenedValueBytes = 192;
+// Unless --kms-opened-values is set (or 0), opened verifiers grow to one per
+// entry: a bind whose verifier is not kept pays a key derivation and an
+// AES-GCM open. They may take an eighth of --cache-growth-limit-mb, which the
+// store's caches then do not use (OpenedValueReserveBytes).
+size_t OpenedValueReserveBytes(const ServerConfig& c);
+size_t OpenedValuesFor(const ServerConfig& c, uint64_t entries);
 // The memory this process may use: physical memory, or its cgroup's
 // memory.max if lower; 0 if neither can be read.
 size_t UsableMemoryBytes();

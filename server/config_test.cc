@@ -39,7 +39,9 @@ TEST(CacheConfigTest, UnsetCachesGrowWithinAQuarterOfMemory) {
   EXPECT_EQ(growth.dn_bytes_per_entry, kDnCacheBytesPerEntry);
   EXPECT_EQ(growth.posting_bytes_per_entry, kIndexCacheBytesPerEntry);
   ASSERT_GT(UsableMemoryBytes(), 0u);
-  EXPECT_EQ(growth.limit_bytes, UsableMemoryBytes() / 4 / kMiB * kMiB);
+  // An eighth of the limit is left to the opened verifiers.
+  const size_t limit = UsableMemoryBytes() / 4 / kMiB * kMiB;
+  EXPECT_EQ(growth.limit_bytes, limit - limit / 8);
   // The floors are the documented defaults.
   const store::StoreOptions& o = DirectoryOptionsFrom(c).store;
   EXPECT_EQ(o.record_cache_bytes, 80 * kMiB);
@@ -71,7 +73,7 @@ TEST(CacheConfigTest, ACacheSetInTheConfigFileKeepsItsSizeToo) {
   EXPECT_EQ(o.posting_cache_bytes, 8 * kMiB);
   EXPECT_EQ(o.cache_growth.posting_bytes_per_entry, 0u);
   EXPECT_EQ(o.cache_growth.record_bytes_per_entry, kRecordCacheBytesPerEntry);
-  EXPECT_EQ(o.cache_growth.limit_bytes, 512 * kMiB);
+  EXPECT_EQ(o.cache_growth.limit_bytes, 512 * kMiB - 64 * kMiB);
 }
 
 TEST(CacheConfigTest, NegativeSizesAndCountsAreRefusedNotWrapped) {
@@ -96,12 +98,32 @@ TEST(CacheConfigTest, TheDefaultsGrowOnlyPastAboutAHundredThousandEntries) {
   ServerConfig c = Parse({"--cache-growth-limit-mb", "4096"});
   const store::StoreOptions o = DirectoryOptionsFrom(c).store;
   const store::CacheBudgets configured{o.record_cache_bytes, o.dn_cache_bytes, o.posting_cache_bytes};
-  // A freshly imported 100k-user benchmark store holds 101,002 entries.
-  EXPECT_EQ(store::GrowCacheBudgets(configured, o.cache_growth, 101'002), configured);
+  // A freshly imported 100k-user benchmark store holds 101,002 entries:
+  // records and index keys keep their floors, every DN fits.
+  const store::CacheBudgets hundred_k = store::GrowCacheBudgets(configured, o.cache_growth, 101'002);
+  EXPECT_EQ(hundred_k.record_bytes, configured.record_bytes);
+  EXPECT_EQ(hundred_k.posting_bytes, configured.posting_bytes);
+  EXPECT_EQ(hundred_k.dn_bytes, 101'002 * kDnCacheBytesPerEntry);
   const store::CacheBudgets million = store::GrowCacheBudgets(configured, o.cache_growth, 1'000'000);
   EXPECT_GT(million.record_bytes, 400 * kMiB);
   EXPECT_GT(million.dn_bytes, 128 * kMiB);
   EXPECT_GT(million.posting_bytes, 128 * kMiB);
+}
+
+TEST(CacheConfigTest, OpenedVerifiersGrowToOnePerEntryWithinAnEighthOfTheLimit) {
+  ServerConfig c = Parse({"--cache-growth-limit-mb", "4096"});
+  EXPECT_EQ(OpenedValuesFor(c, 10'000), 49152u);  // the floor
+  EXPECT_EQ(OpenedValuesFor(c, 101'002), 101'002u);
+  EXPECT_EQ(OpenedValuesFor(c, 100'000'000), 512 * kMiB / kOpenedValueBytes);
+  EXPECT_EQ(DirectoryOptionsFrom(c).store.cache_growth.limit_bytes, (4096 - 512) * kMiB);
+}
+
+TEST(CacheConfigTest, OpenedVerifiersSetOrDisabledOrWithoutGrowthKeepTheirCount) {
+  ServerConfig set = Parse({"--cache-growth-limit-mb", "4096", "--kms-opened-values", "1000"});
+  EXPECT_EQ(OpenedValuesFor(set, 1'000'000), 1000u);
+  EXPECT_EQ(DirectoryOptionsFrom(set).store.cache_growth.limit_bytes, 4096 * kMiB);  // nothing reserved
+  EXPECT_EQ(OpenedValuesFor(Parse({"--kms-opened-values", "0"}), 1'000'000), 0u);
+  EXPECT_EQ(OpenedValuesFor(Parse({"--cache-growth-limit-mb", "0"}), 1'000'000), 49152u);
 }
 
 }  // namespace

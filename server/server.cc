@@ -77,9 +77,13 @@ Status Server::Init() {
     const store::Store& store = directory_->store();
     const store::CacheBudgets caches = store.cache_budgets();
     constexpr double kMiB = 1024.0 * 1024.0;
-    log_->info("caches for about {} entries: records {:.0f} MiB, DNs {:.0f} MiB, index keys {:.0f} MiB",
-               store.entries_at_open(), caches.record_bytes / kMiB, caches.dn_bytes / kMiB,
-               caches.posting_bytes / kMiB);
+    const size_t opened_values = OpenedValuesFor(config_, store.entries_at_open());
+    kms_->sealer().SetMaxOpenedValues(opened_values);
+    log_->info(
+        "caches for about {} entries: records {:.0f} MiB, DNs {:.0f} MiB, index keys {:.0f} MiB, opened "
+        "verifiers {}",
+        store.entries_at_open(), caches.record_bytes / kMiB, caches.dn_bytes / kMiB, caches.posting_bytes / kMiB,
+        opened_values);
   }
   if (!directory_->IsProvisioned()) {
     SIMPLEAD_ASSIGN_OR_RETURN(std::string password, ReadAdminPassword(config_));

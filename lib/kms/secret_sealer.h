@@ -35,6 +35,7 @@
 // SecretSealer is safe for concurrent use.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <list>
@@ -94,6 +95,11 @@ class SecretSealer {
   Result<std::string> Rewrap(std::string_view sealed, const EncryptionContext& context);
 
   void ClearCache();
+  // Re-bounds the opened-value cache, dropping the least recently used
+  // beyond the new bound: the server sizes it once it knows how many
+  // entries the directory holds.
+  void SetMaxOpenedValues(size_t max_values);
+  size_t OpenedValuesCached();
 
  private:
   struct Entry {
@@ -109,8 +115,16 @@ class SecretSealer {
     SecureBytes plaintext;
     Clock::TimePoint created;
   };
+  // An opened value's cache key, the SHA-256 of its sealed bytes and
+  // context, held inline: a std::string key would add a heap block (about
+  // 50 bytes) to each of the directory's opened verifiers.
+  struct DigestKey {
+    explicit DigestKey(std::string_view digest);  // 32 bytes
+    operator std::string_view() const { return {bytes.data(), bytes.size()}; }
+    std::array<char, 32> bytes;
+  };
   // A small LRU map bounded in size; entries also expire by age.
-  template <typename Value>
+  template <typename Value, typename Key = std::string>
   class Cache {
    public:
     explicit Cache(size_t max_entries) : max_entries_(max_entries) {}
@@ -118,12 +132,14 @@ class SecretSealer {
     void Put(const std::string& key, Value entry);
     void Erase(const std::string& key);
     void Clear();
+    void SetMaxEntries(size_t max_entries);
+    size_t Size() const { return map_.size(); }
 
    private:
     size_t max_entries_;
     // Most recent first; each key is held once, in its list node, and the
     // hash map points at it (keys are long: a sealed value and a context).
-    using Lru = std::list<std::pair<std::string, Value>>;
+    using Lru = std::list<std::pair<Key, Value>>;
     Lru lru_;
     std::unordered_map<std::string_view, typename Lru::iterator> map_;
   };
@@ -165,7 +181,7 @@ class SecretSealer {
   std::mutex mu_;
   Cache<Entry> encrypt_cache_;
   Cache<Entry> decrypt_cache_;
-  Cache<OpenedValue> opened_cache_;
+  Cache<OpenedValue, DigestKey> opened_cache_;
 };
 
 }  // namespace simplead::kms

@@ -253,6 +253,29 @@ TEST_F(SecretSealerTest, TamperedCopyOfAnOpenedValueDoesNotOpen) {
   EXPECT_EQ(sealer_->Open(*sealed, Ctx("alice"))->view(), "verifier");
 }
 
+TEST_F(SecretSealerTest, OpenedValueBoundCanBeRaisedAndLowered) {
+  DataKeyCacheOptions options;
+  options.max_opened_values = 4;
+  SecretSealer sealer(*h_->kms, h_->kms->ServiceCaller(), "alias/simplead/directory", h_->clock, options);
+  std::vector<std::string> sealed;
+  for (int i = 0; i < 8; ++i) sealed.push_back(*sealer.Seal("v" + std::to_string(i), Ctx("u" + std::to_string(i))));
+  auto open_all = [&] {
+    for (int i = 0; i < 8; ++i) ASSERT_EQ(sealer.Open(sealed[i], Ctx("u" + std::to_string(i)))->view(), "v" + std::to_string(i));
+  };
+  open_all();
+  EXPECT_EQ(sealer.OpenedValuesCached(), 4u);
+  sealer.SetMaxOpenedValues(8);
+  open_all();
+  EXPECT_EQ(sealer.OpenedValuesCached(), 8u);
+  sealer.SetMaxOpenedValues(2);  // the least recently opened go at once
+  EXPECT_EQ(sealer.OpenedValuesCached(), 2u);
+  EXPECT_EQ(sealer.Open(sealed[7], Ctx("u7"))->view(), "v7");  // the kept ones still answer
+  sealer.SetMaxOpenedValues(0);
+  EXPECT_EQ(sealer.OpenedValuesCached(), 0u);
+  EXPECT_EQ(sealer.Open(sealed[0], Ctx("u0"))->view(), "v0");
+  EXPECT_EQ(sealer.OpenedValuesCached(), 0u);
+}
+
 TEST_F(SecretSealerTest, WithoutAnOpenedValueCacheValuesStillOpen) {
   DataKeyCacheOptions options;
   options.max_opened_values = 0;
