@@ -91,6 +91,8 @@ asio::awaitable<void> Session::Run() {
   } else {
     asio::co_spawn(strand_, Watchdog(), asio::detached);
   }
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);  // Flush() writes without waiting; async operations are unaffected
   asio::co_spawn(strand_, Writer(), asio::detached);
   co_await Reader();
   // Let the handlers of operations still running finish (they see IsClosed()).
@@ -132,17 +134,67 @@ asio::awaitable<boost::system::error_code> Session::WriteAll(const std::string& 
 }
 
 void Session::Send(std::string pdu) {
-  bool wake = false;
+  // A response sent on the strand (an operation answered on the I/O thread)
+  // is written by a flush posted behind it, which writes everything queued
+  // in this turn of the strand with one plain non-blocking send. Waking the
+  // Writer instead costs a timer cancel, two coroutine resumptions and an
+  // async_write: about a tenth of a bind's CPU. TLS goes through the Writer.
+  const bool flush = !tls_stream_ && strand_.running_in_this_thread();
+  bool post = false;
   {
     std::lock_guard lock(mu_);
     if (closed_.load()) return;
     queued_bytes_ += pdu.size();
     queue_.push_back(std::move(pdu));
-    wake = !writing_;
+    if (!writing_ && !flush_posted_) {
+      flush_posted_ = true;
+      post = true;
+      flush_directly_ = flush;
+    }
   }
-  if (wake) {
-    asio::post(strand_, [self = shared_from_this()] { self->wake_writer_.cancel(); });
+  if (post) {
+    asio::post(strand_, [self = shared_from_this()] { self->Flush(); });
   }
+}
+
+void Session::Flush() {
+  std::string batch;
+  {
+    std::lock_guard lock(mu_);
+    flush_posted_ = false;
+    // The Writer owns the socket while it writes, and takes the queue after.
+    if (writing_ || queue_.empty()) return;
+    if (!flush_directly_ || tls_stream_) {
+      wake_writer_.cancel();
+      return;
+    }
+    while (!queue_.empty() && batch.size() < 256 * 1024) {
+      batch += queue_.front();
+      queue_.pop_front();
+    }
+  }
+  boost::system::error_code ec;
+  const size_t sent = socket_.write_some(asio::buffer(batch), ec);  // the socket is non-blocking
+  const bool would_block = ec == asio::error::would_block || ec == asio::error::try_again;
+  if (ec && !would_block) {
+    Close();
+    return;
+  }
+  bool close_now = false;
+  {
+    std::lock_guard lock(mu_);
+    const size_t written = ec ? 0 : sent;
+    queued_bytes_ -= std::min(queued_bytes_, written);
+    room_cv_.notify_all();
+    if (written < batch.size()) queue_.push_front(batch.substr(written));  // the Writer waits for room
+    if (!queue_.empty()) {
+      wake_writer_.cancel();
+      return;
+    }
+    close_now = close_after_flush_;  // as the Writer does once its queue is empty
+  }
+  if (drain_waiter_) drain_waiter_->cancel();
+  if (close_now) Close();
 }
 
 bool Session::WaitForRoom(std::chrono::steady_clock::time_point deadline) {

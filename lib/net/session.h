@@ -101,6 +101,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<void> RunHandler(std::shared_ptr<Operation> op, ldap::Request request);
   boost::asio::awaitable<bool> StartTls(int32_t message_id);
   void SendNoticeAndClose(ResultCode code, std::string_view diagnostic);
+  // On the strand: writes what Send() queued, or wakes the Writer.
+  void Flush();
   void Touch();
 
   template <typename Buffers>
@@ -129,6 +131,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<std::string> queue_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
+  bool flush_posted_ = false;    // a Flush() is queued on the strand
+  bool flush_directly_ = false;  // ... and may write itself (queued on the strand, no TLS)
   BindState bind_state_;
   boost::asio::steady_timer wake_writer_;
   boost::asio::steady_timer idle_timer_;

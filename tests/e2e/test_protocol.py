@@ -264,5 +264,123 @@ class OutstandingLimitTest(ServerTestCase):
         # The connection limit costs only that connection's excess: others still work.
         self.assertEqual(self.server.ldapwhoami()[0], 0)
 
+def int_body(n):
+    return n.to_bytes(n.bit_length() // 8 + 1, 'big')
+
+
+def root_dse_read_pdu(msgid):
+    """A base-scope search of the root DSE, (objectClass=*), every attribute."""
+    op = tlv(0x63, tlv(0x04, b'') + tlv(0x0a, b'\x00') + tlv(0x0a, b'\x00') + tlv(0x02, b'\x00') +
+             tlv(0x02, b'\x00') + tlv(0x01, b'\x00') + tlv(0x87, b'objectClass') + tlv(0x30, b''))
+    return tlv(0x30, tlv(0x02, int_body(msgid)) + op)
+
+
+class PipelinedAnswersTest(ServerTestCase):
+    """Answers queued together on the I/O thread leave in one write; what the
+    socket does not take goes to the writer. Either way every answer arrives
+    whole, once, entry before done."""
+    server_kwargs = {'extra_args': ['--max-outstanding', '100000']}
+
+    def read_answers(self, sock, count, timeout=60):
+        """{msgid: [op tags in arrival order]} and result codes, until `count` dones."""
+        answers, codes, data = {}, {}, b''
+        deadline = time.monotonic() + timeout
+        while len(codes) < count and time.monotonic() < deadline:
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+            pos = 0
+            while pos < len(data):
+                try:
+                    _tag, body, end = read_tlv(data, pos)
+                except (ValueError, IndexError):
+                    break
+                _t, msgid, p2 = read_tlv(body, 0)
+                tag, op, _e = read_tlv(body, p2)
+                msgid = int.from_bytes(msgid, 'big')
+                answers.setdefault(msgid, []).append(tag)
+                if tag == 0x65:
+                    codes[msgid] = read_tlv(op, 0)[1][0]
+                pos = end
+            data = data[pos:]
+        return answers, codes
+
+    def check(self, answers, codes, count):
+        self.assertEqual(sorted(answers), list(range(1, count + 1)))
+        self.assertEqual({tags == [0x64, 0x65] for tags in answers.values()}, {True})
+        self.assertEqual(set(codes.values()), {0})
+
+    def test_many_pipelined_reads_each_get_their_answer(self):
+        count = 500
+        with socket.create_connection(('127.0.0.1', self.server.port), timeout=10) as s:
+            s.sendall(b''.join(root_dse_read_pdu(i) for i in range(1, count + 1)))
+            answers, codes = self.read_answers(s, count)
+        self.check(answers, codes, count)
+
+    def test_a_reader_that_lags_still_gets_every_answer_whole(self):
+        # A small receive window and a late first read: the server's socket
+        # fills, its writes come up short and the rest waits for room.
+        count = 3000
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        with s:
+            s.connect(('127.0.0.1', self.server.port))
+            s.sendall(b''.join(root_dse_read_pdu(i) for i in range(1, count + 1)))
+            time.sleep(1.0)
+            answers, codes = self.read_answers(s, count)
+        self.check(answers, codes, count)
+        self.assertServing()
+
+    def test_an_answer_larger_than_the_socket_takes_leaves_whole(self):
+        # One base read answered on the I/O thread with a 3 MiB entry: its
+        # first write comes up short and the writer sends the rest.
+        big = 'x' * (3 << 20)
+        conn = self.server.connect()
+        dn = 'CN=big-entry,CN=Users,' + SUFFIX
+        conn.add_s(dn, [('objectClass', [b'top', b'person']), ('cn', [b'big-entry']), ('sn', [b'big']),
+                        ('description', [big.encode()])])
+        conn.unbind_s()
+        base = lambda msgid: tlv(0x30, tlv(0x02, int_body(msgid)) + tlv(
+            0x63, tlv(0x04, dn.encode()) + tlv(0x0a, b'\x00') + tlv(0x0a, b'\x00') + tlv(0x02, b'\x00') +
+            tlv(0x02, b'\x00') + tlv(0x01, b'\x00') + tlv(0x87, b'objectClass') + tlv(0x30, b'')))
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        with s:
+            s.connect(('127.0.0.1', self.server.port))
+            s.sendall(bind_pdu(1, harness.ADMIN_DN, harness.ADMIN_PASSWORD))
+            self.assertEqual(read_tlv(s.recv(1 << 16), 0)[0], 0x30)
+            s.sendall(b''.join(base(i) for i in range(2, 5)))
+            time.sleep(1.0)
+            sizes, data, done = [], b'', 0
+            deadline = time.monotonic() + 60
+            while done < 3 and time.monotonic() < deadline:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+                while True:
+                    try:
+                        _tag, body, end = read_tlv(data, 0)
+                    except (ValueError, IndexError):
+                        break
+                    _t, _id, p2 = read_tlv(body, 0)
+                    tag, op, _e = read_tlv(body, p2)
+                    if tag == 0x64:
+                        sizes.append(len(op))
+                    elif tag == 0x65:
+                        done += 1
+                    data = data[end:]
+        self.assertEqual(done, 3)
+        self.assertEqual(len(sizes), 3)
+        self.assertTrue(all(size > (3 << 20) for size in sizes), sizes)
+        self.assertServing()
+
+    def assertServing(self):
+        self.assertOk(self.server.ldapwhoami(), 'server still serving')
+
+
 if __name__ == '__main__':
     harness.main()
