@@ -46,6 +46,35 @@ def recv_all(sock, timeout=10.0, limit=1 << 20):
     return b''.join(chunks), False
 
 
+def read_messages(sock, enough, timeout=60):
+    """(message id, op tag, op body) of each LDAPMessage the server sends, in
+    order, until enough(messages so far), the connection closes or `timeout`."""
+    messages, data = [], b''
+    deadline = time.monotonic() + timeout
+    while not enough(messages) and time.monotonic() < deadline:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            break
+        data += chunk
+        pos = 0
+        while pos < len(data):
+            try:
+                _tag, body, end = read_tlv(data, pos)
+            except (ValueError, IndexError):  # the rest of this message is still on its way
+                break
+            _t, msgid, p2 = read_tlv(body, 0)
+            tag, op, _e = read_tlv(body, p2)
+            messages.append((int.from_bytes(msgid, 'big'), tag, op))
+            pos = end
+        data = data[pos:]
+    return messages
+
+
+def dones(messages):
+    """How many of `messages` end a search (searchResDone)."""
+    return sum(tag == 0x65 for _id, tag, _op in messages)
+
+
 def parse_notice(data):
     """(message_id, result_code, response_name) of an ExtendedResponse PDU."""
     tag, body, _ = read_tlv(data, 0)
@@ -238,26 +267,8 @@ class OutstandingLimitTest(ServerTestCase):
     def test_requests_past_the_outstanding_limit_get_busy(self):
         with socket.create_connection(('127.0.0.1', self.server.port), timeout=10) as s:
             s.sendall(b''.join(bind_pdu(i, harness.ADMIN_DN, 'Wrong-Guess-%d!' % i) for i in range(1, 9)))
-            data = b''
-            deadline = time.monotonic() + 20
-            codes = {}
-            while len(codes) < 8 and time.monotonic() < deadline:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-                pos = 0
-                while pos < len(data):
-                    try:
-                        _tag, body, end = read_tlv(data, pos)
-                    except Exception:
-                        break
-                    _t, msgid, p2 = read_tlv(body, 0)
-                    _t, op, _e = read_tlv(body, p2)
-                    _t, code, _e2 = read_tlv(op, 0)
-                    codes[int.from_bytes(msgid, 'big')] = code[0]
-                    pos = end
-                data = data[pos:]
+            messages = read_messages(s, lambda m: len({msgid for msgid, _t, _op in m}) >= 8, timeout=20)
+        codes = {msgid: read_tlv(op, 0)[1][0] for msgid, _tag, op in messages}
         self.assertEqual(len(codes), 8, codes)
         self.assertIn(51, codes.values(), codes)        # busy past the limit
         self.assertIn(49, codes.values(), codes)        # the others were answered normally
@@ -281,29 +292,13 @@ class PipelinedAnswersTest(ServerTestCase):
     whole, once, entry before done."""
     server_kwargs = {'extra_args': ['--max-outstanding', '100000']}
 
-    def read_answers(self, sock, count, timeout=60):
+    def read_answers(self, sock, count):
         """{msgid: [op tags in arrival order]} and result codes, until `count` dones."""
-        answers, codes, data = {}, {}, b''
-        deadline = time.monotonic() + timeout
-        while len(codes) < count and time.monotonic() < deadline:
-            chunk = sock.recv(1 << 16)
-            if not chunk:
-                break
-            data += chunk
-            pos = 0
-            while pos < len(data):
-                try:
-                    _tag, body, end = read_tlv(data, pos)
-                except (ValueError, IndexError):
-                    break
-                _t, msgid, p2 = read_tlv(body, 0)
-                tag, op, _e = read_tlv(body, p2)
-                msgid = int.from_bytes(msgid, 'big')
-                answers.setdefault(msgid, []).append(tag)
-                if tag == 0x65:
-                    codes[msgid] = read_tlv(op, 0)[1][0]
-                pos = end
-            data = data[pos:]
+        answers, codes = {}, {}
+        for msgid, tag, op in read_messages(sock, lambda m: dones(m) >= count):
+            answers.setdefault(msgid, []).append(tag)
+            if tag == 0x65:
+                codes[msgid] = read_tlv(op, 0)[1][0]
         return answers, codes
 
     def check(self, answers, codes, count):
@@ -354,25 +349,9 @@ class PipelinedAnswersTest(ServerTestCase):
             self.assertEqual(read_tlv(s.recv(1 << 16), 0)[0], 0x30)
             s.sendall(b''.join(base(i) for i in range(2, 5)))
             time.sleep(1.0)
-            sizes, data, done = [], b'', 0
-            deadline = time.monotonic() + 60
-            while done < 3 and time.monotonic() < deadline:
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    break
-                data += chunk
-                while True:
-                    try:
-                        _tag, body, end = read_tlv(data, 0)
-                    except (ValueError, IndexError):
-                        break
-                    _t, _id, p2 = read_tlv(body, 0)
-                    tag, op, _e = read_tlv(body, p2)
-                    if tag == 0x64:
-                        sizes.append(len(op))
-                    elif tag == 0x65:
-                        done += 1
-                    data = data[end:]
+            messages = read_messages(s, lambda m: dones(m) >= 3)
+        done = dones(messages)
+        sizes = [len(op) for _id, tag, op in messages if tag == 0x64]
         self.assertEqual(done, 3)
         self.assertEqual(len(sizes), 3)
         self.assertTrue(all(size > (3 << 20) for size in sizes), sizes)
