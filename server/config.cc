@@ -94,9 +94,9 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
       ->each(MarkSet(c.index_cache_mb_set));
   app.add_option("--cache-growth-limit-mb", c.cache_growth_limit_mb,
                  "The record, DN and index caches not set explicitly are sized at start for the entries then "
-                 "stored (above: floors for about 100,000 users, more per entry beyond); together they stay "
-                 "within this many MiB. Default: a quarter of the machine's memory, or of its cgroup's limit; "
-                 "0: no growth")
+                 "stored (above: floors for about 100,000 users, more per entry beyond); together with the opened "
+                 "verifiers (--kms-opened-values, an eighth of it) they stay within this many MiB. Default: a "
+                 "quarter of the machine's memory, or of its cgroup's limit; 0: no growth")
       ->default_str("a quarter of memory")
       ->each(MarkSet(c.cache_growth_limit_mb_set));
   app.add_option("--password-scheme", c.password_scheme,
