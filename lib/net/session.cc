@@ -157,6 +157,13 @@ void Session::Send(std::string pdu) {
   }
 }
 
+void Session::TakeBatch(std::string* batch) {
+  while (!queue_.empty() && batch->size() < kMaxWriteBytes) {
+    *batch += queue_.front();
+    queue_.pop_front();
+  }
+}
+
 void Session::Flush() {
   std::string batch;
   {
@@ -168,10 +175,7 @@ void Session::Flush() {
       wake_writer_.cancel();
       return;
     }
-    while (!queue_.empty() && batch.size() < 256 * 1024) {
-      batch += queue_.front();
-      queue_.pop_front();
-    }
+    TakeBatch(&batch);
   }
   boost::system::error_code ec;
   const size_t sent = socket_.write_some(asio::buffer(batch), ec);  // the socket is non-blocking
@@ -231,15 +235,10 @@ asio::awaitable<void> Session::Writer() {
   auto self = shared_from_this();
   std::string batch;
   while (true) {
-    size_t batch_count = 0;
     {
       std::lock_guard lock(mu_);
       batch.clear();
-      while (!queue_.empty() && batch.size() < 256 * 1024) {
-        batch += queue_.front();
-        queue_.pop_front();
-        ++batch_count;
-      }
+      TakeBatch(&batch);
       writing_ = !batch.empty();
       if (writing_) write_started_ = std::chrono::steady_clock::now();
     }

@@ -103,6 +103,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void SendNoticeAndClose(ResultCode code, std::string_view diagnostic);
   // On the strand: writes what Send() queued, or wakes the Writer.
   void Flush();
+  // Requires mu_. Moves queued answers into `batch`, up to about
+  // kMaxWriteBytes, for one write (Flush and the Writer alike).
+  void TakeBatch(std::string* batch);
+  static constexpr size_t kMaxWriteBytes = 256 * 1024;
   void Touch();
 
   template <typename Buffers>

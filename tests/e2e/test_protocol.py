@@ -279,9 +279,9 @@ def int_body(n):
     return n.to_bytes(n.bit_length() // 8 + 1, 'big')
 
 
-def root_dse_read_pdu(msgid):
-    """A base-scope search of the root DSE, (objectClass=*), every attribute."""
-    op = tlv(0x63, tlv(0x04, b'') + tlv(0x0a, b'\x00') + tlv(0x0a, b'\x00') + tlv(0x02, b'\x00') +
+def base_read_pdu(msgid, dn=''):
+    """A base-scope search of `dn` (the root DSE by default), (objectClass=*), every attribute."""
+    op = tlv(0x63, tlv(0x04, dn.encode()) + tlv(0x0a, b'\x00') + tlv(0x0a, b'\x00') + tlv(0x02, b'\x00') +
              tlv(0x02, b'\x00') + tlv(0x01, b'\x00') + tlv(0x87, b'objectClass') + tlv(0x30, b''))
     return tlv(0x30, tlv(0x02, int_body(msgid)) + op)
 
@@ -301,6 +301,14 @@ class PipelinedAnswersTest(ServerTestCase):
                 codes[msgid] = read_tlv(op, 0)[1][0]
         return answers, codes
 
+    def lagging_reader(self):
+        """A connection whose receive window is 4 KiB: the server's writes to it come up short."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(('127.0.0.1', self.server.port))
+        return s
+
     def check(self, answers, codes, count):
         self.assertEqual(sorted(answers), list(range(1, count + 1)))
         self.assertEqual({tags == [0x64, 0x65] for tags in answers.values()}, {True})
@@ -309,7 +317,7 @@ class PipelinedAnswersTest(ServerTestCase):
     def test_many_pipelined_reads_each_get_their_answer(self):
         count = 500
         with socket.create_connection(('127.0.0.1', self.server.port), timeout=10) as s:
-            s.sendall(b''.join(root_dse_read_pdu(i) for i in range(1, count + 1)))
+            s.sendall(b''.join(base_read_pdu(i) for i in range(1, count + 1)))
             answers, codes = self.read_answers(s, count)
         self.check(answers, codes, count)
 
@@ -317,12 +325,8 @@ class PipelinedAnswersTest(ServerTestCase):
         # A small receive window and a late first read: the server's socket
         # fills, its writes come up short and the rest waits for room.
         count = 3000
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(10)
-        with s:
-            s.connect(('127.0.0.1', self.server.port))
-            s.sendall(b''.join(root_dse_read_pdu(i) for i in range(1, count + 1)))
+        with self.lagging_reader() as s:
+            s.sendall(b''.join(base_read_pdu(i) for i in range(1, count + 1)))
             time.sleep(1.0)
             answers, codes = self.read_answers(s, count)
         self.check(answers, codes, count)
@@ -337,17 +341,10 @@ class PipelinedAnswersTest(ServerTestCase):
         conn.add_s(dn, [('objectClass', [b'top', b'person']), ('cn', [b'big-entry']), ('sn', [b'big']),
                         ('description', [big.encode()])])
         conn.unbind_s()
-        base = lambda msgid: tlv(0x30, tlv(0x02, int_body(msgid)) + tlv(
-            0x63, tlv(0x04, dn.encode()) + tlv(0x0a, b'\x00') + tlv(0x0a, b'\x00') + tlv(0x02, b'\x00') +
-            tlv(0x02, b'\x00') + tlv(0x01, b'\x00') + tlv(0x87, b'objectClass') + tlv(0x30, b'')))
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(10)
-        with s:
-            s.connect(('127.0.0.1', self.server.port))
+        with self.lagging_reader() as s:
             s.sendall(bind_pdu(1, harness.ADMIN_DN, harness.ADMIN_PASSWORD))
             self.assertEqual(read_tlv(s.recv(1 << 16), 0)[0], 0x30)
-            s.sendall(b''.join(base(i) for i in range(2, 5)))
+            s.sendall(b''.join(base_read_pdu(i, dn) for i in range(2, 5)))
             time.sleep(1.0)
             messages = read_messages(s, lambda m: dones(m) >= 3)
         done = dones(messages)
