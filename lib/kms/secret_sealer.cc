@@ -92,6 +92,13 @@ SecretSealer::DigestKey::DigestKey(std::string_view digest) {
   std::memcpy(bytes.data(), digest.data(), std::min(digest.size(), bytes.size()));
 }
 
+size_t SecretSealer::DigestPrefixHash::operator()(std::string_view digest) const {
+  if (digest.size() < sizeof(size_t)) return std::hash<std::string_view>()(digest);
+  size_t h;
+  std::memcpy(&h, digest.data(), sizeof h);
+  return h;
+}
+
 template <typename Value, typename Key>
 Value* SecretSealer::Cache<Value, Key>::Find(const std::string& key) {
   auto it = map_.find(key);
@@ -232,16 +239,19 @@ std::string DecryptCacheKey(std::string_view encrypted_data_key, const std::stri
 // bytes, so that an opened value costs about 190 bytes of memory. Without the
 // kit (or should it fail), OpenSSL's one-shot SHA256().
 std::string SecretSealer::OpenedCacheKey(std::string_view sealed, const std::string& canonical_context) const {
-  std::string key;
-  key.reserve(8 + sealed.size() + canonical_context.size());
-  AppendU32(key, static_cast<uint32_t>(sealed.size()));
-  key += sealed;
-  AppendU32(key, static_cast<uint32_t>(canonical_context.size()));
-  key += canonical_context;
+  // Each part carries its length, so that no two (value, context) pairs
+  // hash the same bytes.
+  std::string sealed_size, context_size;
+  AppendU32(sealed_size, static_cast<uint32_t>(sealed.size()));
+  AppendU32(context_size, static_cast<uint32_t>(canonical_context.size()));
   if (crypto_) {
-    auto digest = crypto_->Sha256({key});
+    auto digest = crypto_->Sha256({sealed_size, sealed, context_size, canonical_context});
     if (digest.ok()) return std::move(*digest);
   }
+  std::string key = sealed_size;
+  key += sealed;
+  key += context_size;
+  key += canonical_context;
   std::string digest(SHA256_DIGEST_LENGTH, '\0');
   SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), reinterpret_cast<unsigned char*>(digest.data()));
   return digest;

@@ -36,6 +36,7 @@
 #pragma once
 
 #include <array>
+#include <type_traits>
 #include <chrono>
 #include <cstdint>
 #include <list>
@@ -123,6 +124,13 @@ class SecretSealer {
     operator std::string_view() const { return {bytes.data(), bytes.size()}; }
     std::array<char, 32> bytes;
   };
+  // A digest is already uniform: its first eight bytes are its hash, so a
+  // lookup does not hash the 32 bytes again.
+  struct DigestPrefixHash {
+    size_t operator()(std::string_view digest) const;
+  };
+  template <typename Key>
+  using CacheHash = std::conditional_t<std::is_same_v<Key, DigestKey>, DigestPrefixHash, std::hash<std::string_view>>;
   // A small LRU map bounded in size; entries also expire by age.
   template <typename Value, typename Key = std::string>
   class Cache {
@@ -141,7 +149,7 @@ class SecretSealer {
     // hash map points at it (keys are long: a sealed value and a context).
     using Lru = std::list<std::pair<Key, Value>>;
     Lru lru_;
-    std::unordered_map<std::string_view, typename Lru::iterator> map_;
+    std::unordered_map<std::string_view, typename Lru::iterator, CacheHash<Key>> map_;
   };
 
   EncryptionContext DataKeyContext(const EncryptionContext& context) const;

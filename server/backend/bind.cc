@@ -61,13 +61,16 @@ Result<std::shared_ptr<const store::StoredEntry>> Directory::FindByIndex(std::st
   return store_->GetShared(ids.front());
 }
 
-Result<std::shared_ptr<const store::StoredEntry>> Directory::ResolveBindName(std::string_view name) const {
+Result<std::shared_ptr<const store::StoredEntry>> Directory::ResolveBindName(std::string_view name,
+                                                                             std::string* dn_key) const {
   if (name.find('=') != std::string_view::npos) {
     auto key = DnKey(name);
     if (!key.ok()) return NoEntry();
     SIMPLEAD_ASSIGN_OR_RETURN(auto id, store_->FindId(*key));
     if (!id) return NoEntry();
-    return store_->GetShared(*id);
+    SIMPLEAD_ASSIGN_OR_RETURN(auto found, store_->GetShared(*id));
+    if (found && dn_key) *dn_key = std::move(*key);
+    return found;
   }
   if (!options_.ad_mode) {
     // Plain mode: a bare name is a uid, as nslcd-style tools expect.
@@ -127,7 +130,8 @@ Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string
     *too_costly = true;
     return Status(ResultCode::kBusy, "needs the worker pool");
   };
-  SIMPLEAD_ASSIGN_OR_RETURN(auto resolved, ResolveBindName(name));
+  std::string resolved_key;  // the entry's DN key when `name` is a DN
+  SIMPLEAD_ASSIGN_OR_RETURN(auto resolved, ResolveBindName(name, &resolved_key));
   if (cheap_only && (!resolved || !resolved->entry.Has("userPassword"))) return give_up();
   if (!resolved || !resolved->entry.Has("userPassword")) {
     // Same answer and about the same time as a wrong password. A real
@@ -238,7 +242,7 @@ Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string
   }
   Principal principal;
   principal.dn = entry.dn().ToString();
-  principal.normalized_dn = DnKey(entry.dn());
+  principal.normalized_dn = resolved_key.empty() ? DnKey(entry.dn()) : std::move(resolved_key);
   principal.id = resolved->id;
   principal.is_admin = IsAdminEntry(*resolved, principal.normalized_dn);
   return principal;

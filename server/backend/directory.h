@@ -186,7 +186,10 @@ class Directory {
   // the caller audits and counts it there.
   std::optional<Result<Principal>> AuthenticateIfCheap(std::string_view name, std::string_view password);
   // The entry a bind name resolves to (no password check), for WhoAmI/ACL.
-  Result<std::shared_ptr<const store::StoredEntry>> ResolveBindName(std::string_view name) const;
+  // When the name is a DN, *dn_key (if given) receives its directory key,
+  // which is the entry's: a bind by DN then does not normalise it twice.
+  Result<std::shared_ptr<const store::StoredEntry>> ResolveBindName(std::string_view name,
+                                                                    std::string* dn_key = nullptr) const;
 
   // --- reads
   Status Search(const Principal& who, const SearchParams& params,

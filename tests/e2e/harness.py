@@ -101,9 +101,14 @@ def run_admin(*args, timeout=TOOL_TIMEOUT):
     return run([simplead_admin_bin()] + [str(a) for a in args], timeout=timeout)
 
 
+BINARY_ATTRIBUTES = frozenset({'objectsid', 'objectguid'})
+
+
 def parse_ldif(text):
     """Parses `ldapsearch -LLL` output (after unwrapping) into a list of
-    (dn, {attr_lower: [values]}). Base64 values are decoded: str if UTF-8, else bytes."""
+    (dn, {attr_lower: [values]}). Base64 values are decoded: str if UTF-8, else bytes.
+    Binary attributes (BINARY_ATTRIBUTES) are always bytes: a random SID or
+    GUID is now and then valid UTF-8, and must not turn into a str then."""
     entries = []
     lines = []
     for line in text.split('\n'):
@@ -124,7 +129,7 @@ def parse_ldif(text):
         if rest.startswith(':'):
             raw = base64.b64decode(rest[1:].strip())
             try:
-                value = raw.decode('utf-8')
+                value = raw if key.lower() in BINARY_ATTRIBUTES else raw.decode('utf-8')
             except UnicodeDecodeError:
                 value = raw
         else:

@@ -32,6 +32,7 @@ class UpdateTest(ServerTestCase):
         a = s.get(dn('u-add'), '*', '+')
         self.assertEqual(len(a['objectguid'][0]), 16)
         self.assertIsInstance(a['objectsid'][0], bytes)
+        self.assertEqual(a['objectsid'][0][:2], b'\x01\x05')  # revision 1, five sub-authorities
         self.assertEqual(a['useraccountcontrol'], ['512'])
         for key in ('whencreated', 'whenchanged', 'entryuuid', 'createtimestamp'):
             self.assertIn(key, a)
