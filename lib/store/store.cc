@@ -28,6 +28,7 @@
 #include "lib/store/entry_codec.h"
 #include "lib/store/frequency_sketch.h"
 #include "lib/store/keys.h"
+#include "lib/store/merge_run_bound.h"
 #include "lib/store/posting.h"
 
 namespace simplead::store {
@@ -438,10 +439,10 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(const std::shared_ptr<rocksdb::Cache>
     table.whole_key_filtering = true;
     cf.merge_operator = std::make_shared<PostingMergeOperator>();
     cf.compaction_filter = &kEmptyPostingFilter;
-    // Bounds the deltas a read of a hot chunk merges from a memtable. Each
-    // merge insert then costs a memtable lookup: not worth it in a bulk load,
-    // whose commits touch a chunk once each.
-    cf.max_successive_merges = options.bulk_load ? 0 : 64;
+    // The deltas a read of a hot chunk merges are bounded by the store
+    // (Impl::merge_runs), not by RocksDB: its bound walks the memtable on
+    // every merge.
+    cf.max_successive_merges = 0;
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
@@ -570,6 +571,16 @@ struct Store::Impl {
   std::atomic<uint64_t> max_index_chunk{0};
   // A format-1 store opened read-only: its index is not readable.
   bool legacy_index = false;
+  // Held by WriteTxn::Apply from folding its index ops to the end of its
+  // write: a chunk written as a full value is read and rewritten under it, so
+  // no other write's delta can land in between. Writers are serialised by
+  // the directory already; this makes the store safe on its own.
+  std::mutex apply_mu;
+  // Which hot chunks are due a full value (merge_run_bound.h): one in every
+  // kMaxMergeRun deltas of a key, so that a read of a chunk merges at most
+  // about that many. Off in a bulk load, whose commits touch a chunk once each.
+  static constexpr uint32_t kMaxMergeRun = 64;
+  MergeRunBound merge_runs{1 << 16, options.bulk_load ? 0 : kMaxMergeRun};
   EntryCache cache;
   RecordCache record_cache;
   mutable DnCache dn_cache;            // FindId is a const read
@@ -803,6 +814,10 @@ struct WriteTxn::Impl {
 
   // Writes the batch; *wrote tells whether there was anything to write.
   Status Apply(bool sync, bool* wrote);
+  // Requires store->apply_mu. Writes `key`'s chunk as its stored value with
+  // `delta` applied (a Put, or a Delete once empty) instead of a delta; false
+  // if the stored value cannot be read, and then the caller merges as usual.
+  bool PutFullValue(const std::string& key, const posting::Delta& delta);
 
   Store::Impl* store;
   rocksdb::WriteBatch batch;
@@ -921,6 +936,22 @@ Result<CommitTicket> WriteTxn::CommitDeferred() {
   return CommitTicket{s.db->GetLatestSequenceNumber()};
 }
 
+bool WriteTxn::Impl::PutFullValue(const std::string& key, const posting::Delta& delta) {
+  Store::Impl& s = *store;
+  rocksdb::PinnableSlice stored;
+  rocksdb::Status st = s.db->Get(rocksdb::ReadOptions(), s.index, key, &stored);
+  if (!st.ok() && !st.IsNotFound()) return false;
+  std::optional<posting::Chunk> chunk = st.ok() ? posting::Chunk::Decode(View(stored)) : posting::Chunk();
+  if (!chunk) return false;
+  chunk->Apply(delta);
+  if (chunk->empty()) {
+    batch.Delete(s.index, key).PermitUncheckedError();
+  } else {
+    batch.Put(s.index, key, chunk->Encode()).PermitUncheckedError();
+  }
+  return true;
+}
+
 Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
   Store::Impl& s = *store;
   *wrote = false;
@@ -928,6 +959,7 @@ Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
     Reset();
     return Error(ResultCode::kUnwillingToPerform, "store is open read-only");
   }
+  std::lock_guard apply_lock(s.apply_mu);
   if (!index_ops.empty()) {
     std::vector<std::pair<const std::string*, std::vector<uint32_t>*>> sorted;
     sorted.reserve(index_ops.size());
@@ -944,7 +976,9 @@ Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
         if (i + 1 < ops->size() && ((*ops)[i + 1] & 0xFFFF) == (op & 0xFFFF)) continue;
         (op & 0x10000 ? delta.adds : delta.removes).push_back(static_cast<uint16_t>(op & 0xFFFF));
       }
-      batch.Merge(s.index, *key, delta.Encode()).PermitUncheckedError();
+      if (!s.merge_runs.NoteDelta(*key) || !PutFullValue(*key, delta)) {
+        batch.Merge(s.index, *key, delta.Encode()).PermitUncheckedError();
+      }
     }
     // index_ops stays until after the write: its keys say what to invalidate.
   }

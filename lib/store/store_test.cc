@@ -263,6 +263,41 @@ TEST_F(StoreTest, RemovedIndexKeyIsNoLongerVisited) {
   EXPECT_EQ(Indexed(IndexKind::kPresence, "mail", ""), (std::vector<EntryId>{2}));
 }
 
+TEST_F(StoreTest, AHotIndexKeyStaysExactThroughManyDeltas) {
+  // 300 commits on one key: past the merge-run bound (64) several times, so
+  // the key is written as a full value now and then, between deltas.
+  auto txn = store_->BeginWrite();
+  txn.AddIndexKey(IndexKind::kEquality, "objectclass", "person", 1);
+  txn.AddIndexKey(IndexKind::kEquality, "objectclass", "person", 2);
+  ASSERT_TRUE(txn.Commit().ok());
+  for (EntryId i = 3; i < 303; ++i) {
+    txn.AddIndexKey(IndexKind::kEquality, "objectclass", "person", i);
+    if (i > 3) txn.RemoveIndexKey(IndexKind::kEquality, "objectclass", "person", i - 1);
+    ASSERT_TRUE(txn.Commit().ok());
+    if (i % 50 == 0) {
+      EXPECT_EQ(Indexed(IndexKind::kEquality, "objectclass", "person"), (std::vector<EntryId>{1, 2, i})) << i;
+    }
+  }
+  txn.RemoveIndexKey(IndexKind::kEquality, "objectclass", "person", 1);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(Indexed(IndexKind::kEquality, "objectclass", "person"), (std::vector<EntryId>{2, 302}));
+  // Emptied by a mix of deltas and full values: absent, also after a reopen.
+  for (EntryId id : {EntryId{2}, EntryId{302}}) {
+    for (int round = 0; round < 70; ++round) {
+      txn.AddIndexKey(IndexKind::kEquality, "cn", "flip", id);
+      ASSERT_TRUE(txn.Commit().ok());
+      txn.RemoveIndexKey(IndexKind::kEquality, "cn", "flip", id);
+      ASSERT_TRUE(txn.Commit().ok());
+    }
+  }
+  EXPECT_TRUE(Indexed(IndexKind::kEquality, "cn", "flip").empty());
+  store_.reset();
+  store_ = MustOpen(Options(dir_.path()));
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(Indexed(IndexKind::kEquality, "objectclass", "person"), (std::vector<EntryId>{2, 302}));
+  EXPECT_TRUE(Indexed(IndexKind::kEquality, "cn", "flip").empty());
+}
+
 TEST_F(StoreTest, TxnReadsItsOwnWrites) {
   EntryId root = AddRoot();
   EntryId id = store_->AllocateId();
