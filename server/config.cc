@@ -70,11 +70,14 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--entry-cache", c.entry_cache,
                  "Decoded entries kept in memory (with --entry-cache-mb, whichever bound is reached first; 0 "
                  "disables the cache)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each(MarkSet(c.entry_cache_set));
   app.add_option("--entry-cache-mb", c.entry_cache_mb,
                  "Estimated heap size of the decoded entries kept in memory, MiB (with --entry-cache, whichever "
-                 "bound is reached first; 0 disables the cache)")
-      ->capture_default_str();
+                 "bound is reached first; 0 disables the cache). Unless this, --entry-cache or --record-cache-mb "
+                 "is set, gives the record cache what it lacks to hold every entry, down to 8 MiB")
+      ->capture_default_str()
+      ->each(MarkSet(c.entry_cache_set));
   // Each marks itself as set, so that the value given is kept, not grown.
   app.add_option("--record-cache-mb", c.record_cache_mb,
                  "Estimated heap size of the entries kept in memory as stored, behind the decoded ones, MiB (about "
@@ -275,6 +278,8 @@ backend::DirectoryOptions DirectoryOptionsFrom(const ServerConfig& c) {
   o.store.cache_growth.dn_bytes_per_entry = c.dn_cache_mb_set ? 0 : kDnCacheBytesPerEntry;
   o.store.cache_growth.posting_bytes_per_entry = c.index_cache_mb_set ? 0 : kIndexCacheBytesPerEntry;
   o.store.cache_growth.limit_bytes = c.cache_growth_limit_mb * 1024 * 1024 - OpenedValueReserveBytes(c);
+  o.store.entry_cache_floor_bytes =
+      c.entry_cache_set || c.record_cache_mb_set ? 0 : kEntryCacheFloorMiB * 1024 * 1024;
   o.ad_mode = !c.domain.empty();
   o.suffix = o.ad_mode ? DomainToSuffix(c.domain) : c.suffix;
   o.domain_fqdn = c.domain;

@@ -38,6 +38,7 @@ struct ServerConfig {
   size_t block_cache_mb = 44;                   // memtables (32 MiB) included
   size_t entry_cache = 50000;
   size_t entry_cache_mb = 36;                   // ≈ 3.3 KiB a typical user: a 10,000-user directory fits
+  bool entry_cache_set = false;                 // --entry-cache or --entry-cache-mb given: no shift to records
   // The record, DN and index caches: floors sized for 100,000 users that,
   // unless set explicitly, grow with the entries found at start (per entry
   // below) within cache_growth_limit_mb.
@@ -97,6 +98,10 @@ std::string DefaultSchemaDir();
 inline constexpr size_t kRecordCacheBytesPerEntry = 512;  // about half the records of a typical user
 inline constexpr size_t kDnCacheBytesPerEntry = 192;      // every DN (a 40-byte DN is charged about 185)
 inline constexpr size_t kIndexCacheBytesPerEntry = 160;   // about one unique-value key per entry
+// Unless either cache is set explicitly, the decoded-entry cache gives the
+// record cache what it lacks to hold every record, down to this floor
+// (store::ShiftEntryCacheToRecords).
+inline constexpr size_t kEntryCacheFloorMiB = 8;
 // An opened password verifier's heap (its cache key, plaintext and nodes).
 inline constexpr size_t kOpenedValueBytes = 192;
 // Unless --kms-opened-values is set (or 0), opened verifiers grow to one per

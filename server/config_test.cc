@@ -126,5 +126,13 @@ TEST(CacheConfigTest, OpenedVerifiersSetOrDisabledOrWithoutGrowthKeepTheirCount)
   EXPECT_EQ(OpenedValuesFor(Parse({"--cache-growth-limit-mb", "0"}), 1'000'000), 49152u);
 }
 
+TEST(CacheConfigTest, TheEntryCacheYieldsToRecordsUnlessEitherIsSet) {
+  EXPECT_EQ(DirectoryOptionsFrom(Parse({})).store.entry_cache_floor_bytes, kEntryCacheFloorMiB * kMiB);
+  for (std::vector<std::string> set : std::vector<std::vector<std::string>>{
+           {"--entry-cache-mb", "36"}, {"--entry-cache", "50000"}, {"--record-cache-mb", "80"}}) {
+    EXPECT_EQ(DirectoryOptionsFrom(Parse(set)).store.entry_cache_floor_bytes, 0u) << set[0];
+  }
+}
+
 }  // namespace
 }  // namespace simplead::server

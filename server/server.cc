@@ -80,10 +80,10 @@ Status Server::Init() {
     const size_t opened_values = OpenedValuesFor(config_, store.entries_at_open());
     kms_->sealer().SetMaxOpenedValues(opened_values);
     log_->info(
-        "caches for about {} entries: records {:.0f} MiB, DNs {:.0f} MiB, index keys {:.0f} MiB, opened "
-        "verifiers {}",
-        store.entries_at_open(), caches.record_bytes / kMiB, caches.dn_bytes / kMiB, caches.posting_bytes / kMiB,
-        opened_values);
+        "caches for about {} entries: decoded entries {:.0f} MiB, records {:.0f} MiB, DNs {:.0f} MiB, index keys "
+        "{:.0f} MiB, opened verifiers {}",
+        store.entries_at_open(), caches.entry_bytes / kMiB, caches.record_bytes / kMiB, caches.dn_bytes / kMiB,
+        caches.posting_bytes / kMiB, opened_values);
   }
   if (!directory_->IsProvisioned()) {
     SIMPLEAD_ASSIGN_OR_RETURN(std::string password, ReadAdminPassword(config_));

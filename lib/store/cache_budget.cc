@@ -38,7 +38,16 @@ CacheBudgets GrowCacheBudgets(const CacheBudgets& configured, const CacheGrowth&
     dn = static_cast<size_t>(dn * scale);
     posting = static_cast<size_t>(posting * scale);
   }
-  return CacheBudgets{configured.record_bytes + record, configured.dn_bytes + dn, configured.posting_bytes + posting};
+  return CacheBudgets{configured.record_bytes + record, configured.dn_bytes + dn, configured.posting_bytes + posting,
+                      configured.entry_bytes};
+}
+
+void ShiftEntryCacheToRecords(CacheBudgets* budgets, size_t records_needed, size_t entry_floor_bytes) {
+  if (entry_floor_bytes == 0 || budgets->record_bytes == 0 || budgets->entry_bytes <= entry_floor_bytes) return;
+  if (records_needed <= budgets->record_bytes) return;
+  const size_t shift = std::min(records_needed - budgets->record_bytes, budgets->entry_bytes - entry_floor_bytes);
+  budgets->entry_bytes -= shift;
+  budgets->record_bytes += shift;
 }
 
 }  // namespace simplead::store

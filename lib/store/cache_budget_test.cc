@@ -79,5 +79,32 @@ TEST(CacheBudgetTest, HugeCountsSaturateInsteadOfWrapping) {
   EXPECT_GT(grown.record_bytes, 1ull << 60);
 }
 
+TEST(EntryCacheShiftTest, TheEntryCacheGivesTheRecordsWhatTheyLackDownToItsFloor) {
+  CacheBudgets b{80 * kMiB, 16 * kMiB, 16 * kMiB, 36 * kMiB};
+  ShiftEntryCacheToRecords(&b, 96 * kMiB, 8 * kMiB);  // the 100k benchmark's records
+  EXPECT_EQ(b, (CacheBudgets{96 * kMiB, 16 * kMiB, 16 * kMiB, 20 * kMiB}));
+  ShiftEntryCacheToRecords(&b, 500 * kMiB, 8 * kMiB);  // lacks more than the entry cache can give
+  EXPECT_EQ(b, (CacheBudgets{108 * kMiB, 16 * kMiB, 16 * kMiB, 8 * kMiB}));
+  ShiftEntryCacheToRecords(&b, 900 * kMiB, 8 * kMiB);  // already at its floor
+  EXPECT_EQ(b, (CacheBudgets{108 * kMiB, 16 * kMiB, 16 * kMiB, 8 * kMiB}));
+}
+
+TEST(EntryCacheShiftTest, RecordsThatFitOrAZeroFloorOrADisabledCacheShiftNothing) {
+  const CacheBudgets configured{80 * kMiB, 16 * kMiB, 16 * kMiB, 36 * kMiB};
+  CacheBudgets b = configured;
+  ShiftEntryCacheToRecords(&b, 80 * kMiB, 8 * kMiB);  // the records fit
+  EXPECT_EQ(b, configured);
+  ShiftEntryCacheToRecords(&b, 0, 8 * kMiB);  // unknown
+  EXPECT_EQ(b, configured);
+  ShiftEntryCacheToRecords(&b, 200 * kMiB, 0);  // no floor: the caller keeps both
+  EXPECT_EQ(b, configured);
+  CacheBudgets no_records{0, 16 * kMiB, 16 * kMiB, 36 * kMiB};
+  ShiftEntryCacheToRecords(&no_records, 200 * kMiB, 8 * kMiB);
+  EXPECT_EQ(no_records, (CacheBudgets{0, 16 * kMiB, 16 * kMiB, 36 * kMiB}));
+  CacheBudgets no_entries{80 * kMiB, 16 * kMiB, 16 * kMiB, 0};
+  ShiftEntryCacheToRecords(&no_entries, 200 * kMiB, 8 * kMiB);
+  EXPECT_EQ(no_entries, (CacheBudgets{80 * kMiB, 16 * kMiB, 16 * kMiB, 0}));
+}
+
 }  // namespace
 }  // namespace simplead::store

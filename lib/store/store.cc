@@ -8,6 +8,7 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/table_properties.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -154,9 +155,12 @@ class IdCache {
 
   bool enabled() const { return max_entries_ > 0 && max_bytes_ > 0; }
 
-  // Re-sizes an empty cache without a frequency sketch; only while the
-  // store is being opened, before any other thread can see the cache.
+  // Re-sizes an empty cache; only while the store is being opened, before
+  // any other thread can see the cache. A frequency sketch keeps the size it
+  // was made for (a larger one only ages its counts more slowly).
   void SetMaxBytes(size_t max_bytes) { max_bytes_ = PerShard(max_bytes); }
+  // What the cache charges for a value besides value_bytes(value).
+  static size_t NodeBytes() { return kRecordBytes; }
 
   // Returns the cached value (or nullopt) and the epoch to pass to Insert.
   std::optional<Value> Lookup(EntryId id, uint64_t* epoch) {
@@ -571,6 +575,24 @@ struct Store::Impl {
   std::atomic<uint64_t> max_index_chunk{0};
   // A format-1 store opened read-only: its index is not readable.
   bool legacy_index = false;
+  // What the record cache would be charged for every entry found at open:
+  // entries_at_open records of the average size written to the entries
+  // column family's tables (raw, before compression), and a sixteenth more.
+  // 0 if RocksDB cannot tell (no tables yet).
+  size_t RecordBytesNeeded() const {
+    rocksdb::TablePropertiesCollection tables;
+    if (entries_at_open == 0 || !db->GetPropertiesOfAllTables(entries, &tables).ok()) return 0;
+    uint64_t raw = 0, records = 0;
+    for (const auto& [file, props] : tables) {
+      raw += props->raw_value_size;
+      records += props->num_entries - std::min(props->num_entries, props->num_deletions);
+    }
+    if (records == 0) return 0;
+    const size_t average = static_cast<size_t>(raw / records);
+    const size_t all = static_cast<size_t>(entries_at_open) * (RecordBytes(CachedRecord{nullptr, average}) +
+                                                               RecordCache::NodeBytes());
+    return all + all / 16;  // each shard holds a sixteenth of the budget, and shares are never quite even
+  }
   // Held by WriteTxn::Apply from folding its index ops to the end of its
   // write: a chunk written as a full value is read and rewritten under it, so
   // no other write's delta can land in between. Writers are serialised by
@@ -1244,8 +1266,13 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // (Left at 0 if RocksDB cannot tell: the configured sizes then hold.)
   impl->db->GetIntProperty(impl->dn2id, rocksdb::DB::Properties::kEstimateNumKeys, &impl->entries_at_open);
   impl->cache_budgets = GrowCacheBudgets(
-      CacheBudgets{options.record_cache_bytes, options.dn_cache_bytes, options.posting_cache_bytes},
+      CacheBudgets{options.record_cache_bytes, options.dn_cache_bytes, options.posting_cache_bytes,
+                   impl->cache.enabled() ? options.entry_cache_bytes : 0},
       options.cache_growth, impl->entries_at_open);
+  if (options.entry_cache_floor_bytes > 0) {
+    ShiftEntryCacheToRecords(&impl->cache_budgets, impl->RecordBytesNeeded(), options.entry_cache_floor_bytes);
+  }
+  impl->cache.SetMaxBytes(impl->cache_budgets.entry_bytes);
   impl->record_cache.SetMaxBytes(impl->cache_budgets.record_bytes);
   impl->dn_cache.SetMaxBytes(impl->cache_budgets.dn_bytes);
   impl->posting_cache.SetMaxBytes(impl->cache_budgets.posting_bytes);

@@ -72,6 +72,10 @@ struct StoreOptions {
   // Growth of the three caches above with the entries the store holds when
   // it opens (GrowCacheBudgets); the default grows nothing.
   CacheGrowth cache_growth;
+  // Non-zero: when the records of the entries found at open do not fit the
+  // (grown) record cache, the decoded-entry cache gives it the difference,
+  // down to this many bytes (ShiftEntryCacheToRecords). 0 keeps both.
+  size_t entry_cache_floor_bytes = 0;
   // Offline bulk load (simplead-admin import into a stopped server only):
   // commits skip the WAL and ignore sync_writes, automatic compactions are
   // off and all column families flush together (atomic flush). Flush() must

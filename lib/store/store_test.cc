@@ -929,6 +929,34 @@ TEST(CacheGrowthTest, WithoutGrowthTheConfiguredSizesHold) {
   EXPECT_LE(store->record_cache_usage().bytes, kFloor);
 }
 
+TEST(CacheGrowthTest, WhenTheRecordsDoNotFitTheEntryCacheGivesThemItsBytes) {
+  TempDir dir;
+  constexpr size_t kFloor = 64 * 1024;
+  constexpr int kUsers = 500;
+  StoreOptions o = RecordCacheOnly(dir.path(), kFloor);
+  o.entry_cache_entries = 20000;
+  o.entry_cache_bytes = 4 * 1024 * 1024;
+  o.entry_cache_floor_bytes = 1024 * 1024;
+  auto store = ReopenedWithUsers(o, kUsers);
+  ASSERT_NE(store, nullptr);
+  CacheBudgets budgets = store->cache_budgets();
+  // 500 records need more than 64 KiB; the entry cache gave what they lack.
+  EXPECT_GT(budgets.record_bytes, kFloor);
+  EXPECT_LT(budgets.entry_bytes, o.entry_cache_bytes);
+  EXPECT_GE(budgets.entry_bytes, o.entry_cache_floor_bytes);
+  EXPECT_EQ(budgets.record_bytes + budgets.entry_bytes, kFloor + o.entry_cache_bytes);
+  EXPECT_EQ(RecordsHeldAfterReadingAll(*store, kUsers), static_cast<size_t>(kUsers));
+  EXPECT_LE(store->record_cache_usage().bytes, budgets.record_bytes);
+  EXPECT_LE(store->entry_cache_usage().bytes, budgets.entry_bytes);
+  store.reset();
+  // Without a floor both keep their configured sizes.
+  o.entry_cache_floor_bytes = 0;
+  store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->cache_budgets().record_bytes, kFloor);
+  EXPECT_EQ(store->cache_budgets().entry_bytes, o.entry_cache_bytes);
+}
+
 // ---- DN -> id cache ------------------------------------------------------------
 
 // RocksDB key comparisons made by one FindId: none when the DN cache answers.
