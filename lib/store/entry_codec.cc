@@ -75,6 +75,10 @@ Result<StoredEntry> DecodeEntryRecord(EntryId id, std::string_view data) {
   stored.id = id;
   if (!keys::GetFixed64BE(&data, &stored.parent)) return Corrupt("entry", "truncated parent id");
   SIMPLEAD_ASSIGN_OR_RETURN(stored.entry, DecodeEntry(data));
+  // DecodeEntry checked the format byte and the DN's length prefix.
+  std::string_view dn_text;
+  data.remove_prefix(1);
+  if (keys::GetLengthPrefixed(&data, &dn_text)) stored.dn_text.assign(dn_text);
   return stored;
 }
 

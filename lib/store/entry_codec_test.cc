@@ -63,6 +63,20 @@ TEST(EntryCodecTest, DnAvasRoundTripExactly) {
   }
 }
 
+TEST(EntryCodecTest, ARecordKeepsItsDnTextWhichIsTheDecodedDnSerialised) {
+  // A bind's principal takes dn_text for entry.dn().ToString(): they must
+  // be the same string for every DN, escapes and multi-valued RDNs included.
+  const std::vector<std::string> values = {"plain", "Jürgen", " lead", "trail ", "#hash", "a,b+c=d", "x\\y", "q\"r<s>;"};
+  for (const std::string& v : values) {
+    ldap::Dn dn({ldap::Rdn{ldap::Ava{"cn", v}}, ldap::Rdn{ldap::Ava{"OU", "People"}, ldap::Ava{"l", "x"}},
+                 ldap::Rdn{ldap::Ava{"dc", "com"}}});
+    auto stored = DecodeEntryRecord(7, EncodeEntryRecord(3, ldap::Entry(dn, {{"cn", {v}}})));
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+    EXPECT_EQ(stored->dn_text, dn.ToString()) << v;
+    EXPECT_EQ(stored->dn_text, stored->entry.dn().ToString()) << v;
+  }
+}
+
 TEST(EntryCodecTest, EntryRecordCarriesParent) {
   auto decoded = DecodeEntryRecord(7, EncodeEntryRecord(3, SampleEntry()));
   ASSERT_TRUE(decoded.ok());

@@ -464,7 +464,7 @@ const std::vector<std::string>& StoreCfNames() {
 size_t EstimateEntryBytes(const StoredEntry& stored) {
   // make_shared: one block of the control block (vtable pointer, two
   // counts) and the record.
-  size_t bytes = MallocChunk(sizeof(void*) + 2 * sizeof(int) + sizeof(StoredEntry));
+  size_t bytes = MallocChunk(sizeof(void*) + 2 * sizeof(int) + sizeof(StoredEntry)) + StringHeap(stored.dn_text);
   const std::vector<ldap::Rdn>& rdns = stored.entry.dn().rdns();
   bytes += VectorHeap(rdns);
   for (const ldap::Rdn& rdn : rdns) {

@@ -102,6 +102,10 @@ struct StoredEntry {
   EntryId id = kNoEntry;
   EntryId parent = kNoEntry;
   ldap::Entry entry;
+  // The DN as the record holds it, which is entry.dn().ToString(): kept so
+  // that a bind's principal does not serialise the DN again. Empty when the
+  // entry did not come from a record.
+  std::string dn_text;
 };
 
 enum class IndexKind : uint8_t {

@@ -581,7 +581,7 @@ TEST(EntryEstimateTest, SumsTheBlocksOfAKnownEntry) {
   stored.entry = ldap::Entry(ldap::Dn({ldap::Rdn{{"cn", "x"}}}),
                              {{"cn", {"x"}}, {"description", {std::string(100, 'd')}}});
   // glibc chunks: request + 8, rounded up to 16.
-  const size_t expected = 96     // make_shared: 16 (control) + 64 (StoredEntry)
+  const size_t expected = 128    // make_shared: 16 (control) + 96 (StoredEntry; its empty dn_text is inline)
                           + 32   // rdns: 1 x 24
                           + 80   // the RDN's AVAs: 1 x 64
                           + 128  // attributes: 2 x 56

@@ -241,7 +241,7 @@ Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string
     }
   }
   Principal principal;
-  principal.dn = entry.dn().ToString();
+  principal.dn = resolved->dn_text.empty() ? entry.dn().ToString() : resolved->dn_text;
   principal.normalized_dn = resolved_key.empty() ? DnKey(entry.dn()) : std::move(resolved_key);
   principal.id = resolved->id;
   principal.is_admin = IsAdminEntry(*resolved, principal.normalized_dn);
