@@ -75,7 +75,8 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--entry-cache-mb", c.entry_cache_mb,
                  "Estimated heap size of the decoded entries kept in memory, MiB (with --entry-cache, whichever "
                  "bound is reached first; 0 disables the cache). Unless this, --entry-cache or --record-cache-mb "
-                 "is set, gives the record cache what it lacks to hold every entry, down to 8 MiB")
+                 "is set, gives the record cache what it lacks to hold every entry, down to " +
+                     std::to_string(kEntryCacheFloorMiB) + " MiB")
       ->capture_default_str()
       ->each(MarkSet(c.entry_cache_set));
   // Each marks itself as set, so that the value given is kept, not grown.

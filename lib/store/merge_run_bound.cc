@@ -25,10 +25,4 @@ bool MergeRunBound::NoteDelta(std::string_view key) {
   return true;
 }
 
-void MergeRunBound::NoteFullValue(std::string_view key) {
-  const uint64_t h = Hash(key);
-  Slot& slot = slots_[h & mask_];
-  if (slot.hash == h) slot.run = 0;
-}
-
 }  // namespace simplead::store

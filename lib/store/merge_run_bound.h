@@ -28,8 +28,6 @@ class MergeRunBound {
   // One more delta for `key`. True when this is the key's `bound`-th delta in
   // a row: the caller writes the full value instead, and the run restarts.
   bool NoteDelta(std::string_view key);
-  // The caller wrote `key`'s full value (or deleted it) by other means.
-  void NoteFullValue(std::string_view key);
 
   uint32_t bound() const { return bound_; }
 

@@ -28,16 +28,6 @@ TEST(MergeRunBoundTest, KeysCountSeparately) {
   EXPECT_TRUE(bound.NoteDelta("b"));
 }
 
-TEST(MergeRunBoundTest, AFullValueRestartsTheRun) {
-  MergeRunBound bound(1024, 3);
-  EXPECT_FALSE(bound.NoteDelta("k"));
-  EXPECT_FALSE(bound.NoteDelta("k"));
-  bound.NoteFullValue("k");
-  EXPECT_FALSE(bound.NoteDelta("k"));
-  EXPECT_FALSE(bound.NoteDelta("k"));
-  EXPECT_TRUE(bound.NoteDelta("k"));
-}
-
 TEST(MergeRunBoundTest, ZeroBoundIsNeverDue) {
   MergeRunBound bound(64, 0);
   for (int i = 0; i < 1000; ++i) EXPECT_FALSE(bound.NoteDelta("k"));
