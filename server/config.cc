@@ -57,7 +57,7 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--workers", c.workers, "Worker threads for storage and password hashing (0: automatic)")
       ->capture_default_str();
   app.add_option("--write-workers", c.write_workers,
-                 "Worker threads for updates; concurrent updates share one WAL fsync (group commit)")
+                 "Worker threads that apply updates; updates in flight share one WAL fsync (group commit)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--size-limit", c.size_limit, "Server size limit on unpaged searches and page size (as AD's MaxPageSize)")

@@ -168,14 +168,25 @@ Result<std::string> AuditTrail::WriteLine(json line, std::unique_lock<std::mutex
   std::string event_id = uuids_.Next();
   line["eventID"] = event_id;
   if (!line.contains("requestID")) line["requestID"] = uuids_.Next();
-  // Opened per line so that a trail made unwritable (or moved) is noticed at
-  // once rather than written through a stale descriptor.
-  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("audit trail " + path_ + " is not writable");
+  // The descriptor of the last line is reused while the path still names
+  // its file (a stat per line instead of an open and a close); a trail
+  // replaced, moved or made a link elsewhere is reopened at once, so the
+  // line goes where the path points.
   struct stat st {};
-  bool have_stat = ::fstat(fd, &st) == 0;
+  int fd = -1;
+  const bool reused = sync_fd_ >= 0 && ::stat(path_.c_str(), &st) == 0 &&
+                      static_cast<uint64_t>(st.st_ino) == sync_inode_ && static_cast<uint64_t>(st.st_dev) == sync_dev_;
+  bool have_stat = reused;
+  if (reused) {
+    fd = sync_fd_;
+  } else {
+    fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Errno("audit trail " + path_ + " is not writable");
+    have_stat = ::fstat(fd, &st) == 0;
+  }
   uint64_t inode = have_stat ? static_cast<uint64_t>(st.st_ino) : 0;
-  if (sync_fd_ >= 0 && inode != sync_inode_ && !pending_.empty()) {
+  uint64_t device = have_stat ? static_cast<uint64_t>(st.st_dev) : 0;
+  if (!reused && sync_fd_ >= 0 && !pending_.empty()) {
     // The trail was replaced under us: make the old file's lines durable
     // (or cut them off) before chaining onto them in the new one.
     while (syncing_) synced_.wait(lock);
@@ -183,12 +194,15 @@ Result<std::string> AuditTrail::WriteLine(json line, std::unique_lock<std::mutex
   }
   line["sequenceNumber"] = last_sequence_ + 1;
   line["previousLineSha256"] = last_line_hash_;
-  // What SelfHash computes (the line without lineSha256), without copying it.
-  std::string self_hash = Sha256Hex(line.dump());
-  line["lineSha256"] = std::move(self_hash);
+  // The line without lineSha256 is what that field hashes (SelfHash); the
+  // field goes last, so one serialisation serves both.
   std::string text = line.dump();
-  // Size now (a sync above released the lock): where a failed write rolls back to.
-  have_stat = have_stat && ::fstat(fd, &st) == 0;
+  const std::string self_hash = Sha256Hex(text);
+  text.pop_back();  // the object's closing brace
+  text += ",\"lineSha256\":\"" + self_hash + "\"}";
+  // Size now (a sync above released the lock): where a failed write rolls
+  // back to. Only this trail appends, under mu_, so a reused file's stat holds.
+  if (!reused) have_stat = have_stat && ::fstat(fd, &st) == 0;
   off_t before = have_stat ? st.st_size : -1;
   std::string data = text + "\n";
   std::string_view rest = data;
@@ -206,7 +220,7 @@ Result<std::string> AuditTrail::WriteLine(json line, std::unique_lock<std::mutex
     if (before >= 0 && S_ISREG(st.st_mode) && ::ftruncate(fd, before) != 0) {  // leave no torn line behind
       st_write = Errno("audit trail " + path_ + " write failed and could not be rolled back");
     }
-    ::close(fd);
+    if (!reused) ::close(fd);
     return st_write;
   }
   auto me = std::make_shared<Pending>();
@@ -215,9 +229,12 @@ Result<std::string> AuditTrail::WriteLine(json line, std::unique_lock<std::mutex
   me->offset_before = before;
   ++last_sequence_;
   last_line_hash_ = Sha256Hex(text);
-  if (sync_fd_ >= 0) ::close(sync_fd_);
-  sync_fd_ = fd;
-  sync_inode_ = inode;
+  if (!reused) {
+    if (sync_fd_ >= 0) ::close(sync_fd_);
+    sync_fd_ = fd;
+    sync_inode_ = inode;
+    sync_dev_ = device;
+  }
   pending_.push_back(me);
   *pending = std::move(me);
   return event_id;

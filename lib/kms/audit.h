@@ -116,8 +116,9 @@ class AuditTrail {
   UuidSource uuids_;  // eventID and requestID
   std::deque<std::shared_ptr<Pending>> pending_;  // file order
   bool syncing_ = false;
-  int sync_fd_ = -1;  // the descriptor of the newest line, kept for the group sync
-  uint64_t sync_inode_ = 0;
+  int sync_fd_ = -1;  // the descriptor of the newest line: the next line's, and the group sync's
+  uint64_t sync_inode_ = 0;  // what it is open on
+  uint64_t sync_dev_ = 0;
   const std::chrono::milliseconds buffered_sync_delay_;
   size_t buffered_pending_ = 0;  // buffered lines among pending_
   Status buffered_failure_;      // of the last background sync, reported once

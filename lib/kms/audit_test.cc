@@ -141,6 +141,28 @@ TEST_F(AuditTrailTest, UnwritableTrailFailsTheAppend) {
   EXPECT_FALSE((*trail)->Append(e).ok());
 }
 
+TEST_F(AuditTrailTest, ARotatedTrailGoesOnInANewFileAtItsPath) {
+  auto trail = AuditTrail::Open(path_, clock_, std::chrono::milliseconds(1));
+  ASSERT_TRUE(trail.ok());
+  AuditEvent e;
+  e.event_source = "ldap";
+  e.event_name = "Bind";
+  ASSERT_TRUE((*trail)->AppendBuffered(e).ok());  // the trail's descriptor is open on the old file
+  std::string rotated = path_ + ".1";
+  ASSERT_EQ(::rename(path_.c_str(), rotated.c_str()), 0);
+  ASSERT_TRUE((*trail)->AppendBuffered(e).ok());
+  ASSERT_TRUE((*trail)->Append(e).ok());
+  auto old_lines = ReadLines(rotated);
+  auto new_lines = ReadLines(path_);
+  ASSERT_EQ(old_lines.size(), 6u);
+  ASSERT_EQ(new_lines.size(), 2u);
+  // The chain runs on across the two files.
+  auto first = nlohmann::json::parse(new_lines[0]);
+  EXPECT_EQ(first["sequenceNumber"], 7);
+  EXPECT_EQ(first["previousLineSha256"], Sha256Hex(old_lines.back()));
+  EXPECT_EQ(nlohmann::json::parse(new_lines[1])["previousLineSha256"], Sha256Hex(new_lines[0]));
+}
+
 TEST_F(AuditTrailTest, ConcurrentAppendsShareSyncsAndKeepTheChain) {
   auto trail = AuditTrail::Open(path_, clock_);
   ASSERT_TRUE(trail.ok());

@@ -1,10 +1,13 @@
-// Group commit: WriteTxn::CommitDeferred and Store::WaitDurable.
+// Group commit: WriteTxn::CommitDeferred, Store::WaitDurable and Store::WhenDurable.
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -84,6 +87,27 @@ class GroupCommitTest : public ::testing::Test {
     }
     return tickets;
   }
+  // The results WhenDurable hands its callbacks, in arrival order, and the
+  // threads they ran on.
+  struct Callbacks {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Status> results;
+    std::vector<std::thread::id> threads;
+    std::function<void(Status)> Record() {
+      return [this](Status st) {
+        std::lock_guard lock(mu);
+        results.push_back(std::move(st));
+        threads.push_back(std::this_thread::get_id());
+        cv.notify_all();
+      };
+    }
+    // False if fewer than `count` arrived within ten seconds.
+    bool WaitFor(size_t count) {
+      std::unique_lock lock(mu);
+      return cv.wait_for(lock, std::chrono::seconds(10), [&] { return results.size() >= count; });
+    }
+  };
   // Waits for every ticket at once, one thread each.
   static std::vector<Status> WaitConcurrently(Store& store, const std::vector<CommitTicket>& tickets) {
     std::vector<Status> results(tickets.size());
@@ -190,6 +214,112 @@ TEST_F(GroupCommitTest, EmptyTransactionNeedsNoSync) {
   EXPECT_EQ(ticket->sequence, 0u);
   EXPECT_TRUE(store->WaitDurable(*ticket).ok());
   EXPECT_EQ(store->wal_sync_count(), 0u);
+}
+
+TEST_F(GroupCommitTest, WhenDurableRunsEveryCallbackOffTheCallersThreadAfterOneSharedSync) {
+  constexpr int kCommits = 8;
+  auto store = MustOpen(Options());
+  ASSERT_NE(store, nullptr);
+  std::vector<CommitTicket> tickets = CommitDeferredKeys(*store, kCommits);
+  Callbacks callbacks;
+  for (const CommitTicket& ticket : tickets) store->WhenDurable(ticket, callbacks.Record());
+  ASSERT_TRUE(callbacks.WaitFor(kCommits));
+  for (const Status& st : callbacks.results) EXPECT_TRUE(st.ok()) << st.ToString();
+  // The first callback at least waited for the sync, on the syncer thread.
+  EXPECT_NE(callbacks.threads.front(), std::this_thread::get_id());
+  EXPECT_EQ(store->wal_sync_count(), 1u);
+}
+
+TEST_F(GroupCommitTest, WhenDurableAnswersAtOnceWhatIsAlreadyKnown) {
+  auto store = MustOpen(Options());
+  ASSERT_NE(store, nullptr);
+  Callbacks callbacks;
+  store->WhenDurable(CommitTicket{}, callbacks.Record());  // nothing was written
+  std::vector<CommitTicket> tickets = CommitDeferredKeys(*store, 1);
+  ASSERT_TRUE(store->WaitDurable(tickets[0]).ok());
+  store->WhenDurable(tickets[0], callbacks.Record());  // already synced
+  ASSERT_EQ(callbacks.results.size(), 2u);             // both ran before WhenDurable returned
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(callbacks.results[i].ok());
+    EXPECT_EQ(callbacks.threads[i], std::this_thread::get_id());
+  }
+  EXPECT_EQ(store->wal_sync_count(), 1u);
+}
+
+TEST_F(GroupCommitTest, WhenDurableHandsASyncFailureToEveryCallback) {
+  constexpr int kCommits = 4;
+  auto store = MustOpen(Options());
+  ASSERT_NE(store, nullptr);
+  std::vector<CommitTicket> tickets = CommitDeferredKeys(*store, kCommits);
+  fault_fs_->fail_wal_syncs = true;
+  Callbacks callbacks;
+  for (const CommitTicket& ticket : tickets) store->WhenDurable(ticket, callbacks.Record());
+  ASSERT_TRUE(callbacks.WaitFor(kCommits));
+  for (const Status& st : callbacks.results) EXPECT_EQ(st.code(), ResultCode::kUnavailable) << st.ToString();
+  // Sticky, as for WaitDurable: answered at once from now on.
+  fault_fs_->fail_wal_syncs = false;
+  const uint64_t syncs = store->wal_sync_count();
+  store->WhenDurable(tickets[0], callbacks.Record());
+  ASSERT_EQ(callbacks.results.size(), static_cast<size_t>(kCommits + 1));
+  EXPECT_EQ(callbacks.results.back().code(), ResultCode::kUnavailable);
+  EXPECT_EQ(store->wal_sync_count(), syncs);
+}
+
+TEST_F(GroupCommitTest, ClosingTheStoreRunsEveryPendingCallbackAndKeepsTheirWrites) {
+  constexpr int kCommits = 50;
+  Callbacks callbacks;
+  {
+    auto store = MustOpen(Options());
+    ASSERT_NE(store, nullptr);
+    for (const CommitTicket& ticket : CommitDeferredKeys(*store, kCommits)) {
+      store->WhenDurable(ticket, callbacks.Record());
+    }
+  }  // closed at once, callbacks possibly still queued
+  ASSERT_EQ(callbacks.results.size(), static_cast<size_t>(kCommits));
+  for (const Status& st : callbacks.results) EXPECT_TRUE(st.ok()) << st.ToString();
+  auto reopened = MustOpen(Options());
+  ASSERT_NE(reopened, nullptr);
+  for (int i = 0; i < kCommits; ++i) {
+    auto value = reopened->GetMeta(Key(i));
+    ASSERT_TRUE(value.ok());
+    EXPECT_EQ(value->value_or(""), "v") << Key(i);
+  }
+}
+
+TEST_F(GroupCommitTest, ConcurrentWritersThatNeverWaitAllHearOfDurableWrites) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 100;
+  auto store = MustOpen(Options());
+  ASSERT_NE(store, nullptr);
+  std::mutex write_mu;  // writers are serialised by the caller, as the backend does
+  Callbacks callbacks;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::unique_lock lock(write_mu);
+        auto txn = store->BeginWrite();
+        txn.PutMeta(Key(t * kPerThread + i), "v");
+        auto ticket = txn.CommitDeferred();
+        lock.unlock();
+        ASSERT_TRUE(ticket.ok());
+        store->WhenDurable(*ticket, callbacks.Record());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(callbacks.WaitFor(kThreads * kPerThread));
+  for (const Status& st : callbacks.results) EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_GE(store->wal_sync_count(), 1u);
+  EXPECT_LE(store->wal_sync_count(), static_cast<uint64_t>(kThreads * kPerThread));
+  store.reset();
+  auto reopened = MustOpen(Options());
+  ASSERT_NE(reopened, nullptr);
+  for (int i = 0; i < kThreads * kPerThread; ++i) {
+    auto value = reopened->GetMeta(Key(i));
+    ASSERT_TRUE(value.ok());
+    EXPECT_EQ(value->value_or(""), "v") << Key(i);
+  }
 }
 
 }  // namespace

@@ -19,9 +19,11 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -484,12 +486,19 @@ size_t EstimateEntryBytes(const StoredEntry& stored) {
 
 namespace {
 
-// Shares WAL syncs between the threads waiting for their deferred commits to
-// be durable (Store::WaitDurable has the contract). Thread-safe.
+// Shares WAL syncs between the writes waiting to be durable (group commit):
+// threads blocked in Wait (Store::WaitDurable has the contract) and
+// callbacks queued by WaitAsync (Store::WhenDurable), which a syncer thread
+// of its own completes so that no thread is parked per write. Whoever finds
+// no sync running leads one for every write made before it starts; the rest
+// are covered by it or by the next. Thread-safe.
 class WalSyncer {
  public:
+  using Done = std::function<void(Status)>;
   // A follower gives up after this long (the leader is stuck in an fsync).
   static constexpr std::chrono::seconds kMaxWait{60};
+
+  ~WalSyncer() { Stop(); }
 
   Status Wait(uint64_t sequence, rocksdb::DB& db) {
     std::unique_lock lock(mu_);
@@ -498,30 +507,40 @@ class WalSyncer {
       if (!failure_.ok()) return failure_;
       if (synced_ >= sequence) return Status::Ok();
       if (!syncing_) {
-        syncing_ = true;
-        // RocksDB publishes a sequence number only after its WAL write, so
-        // this sync covers every write up to `target`.
-        const uint64_t target = db.GetLatestSequenceNumber();
-        lock.unlock();
-        const rocksdb::Status st = db.SyncWAL();
-        lock.lock();
-        syncing_ = false;
-        syncs_.fetch_add(1, std::memory_order_relaxed);
-        if (st.ok()) {
-          synced_ = std::max(synced_, target);
-        } else {
-          failure_ = Error(ResultCode::kUnavailable,
-                           "WAL sync failed (" + st.ToString() +
-                               "): recent writes are applied but may not be durable; the store refuses writes "
-                               "until it is reopened");
-        }
-        cv_.notify_all();
+        SyncAsLeader(lock, db);
         continue;
       }
       if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && failure_.ok() && synced_ < sequence) {
         return Error(ResultCode::kUnavailable, "timed out waiting for the WAL sync: the write may not be durable");
       }
     }
+  }
+
+  // Calls done(what Wait would return): at once on this thread when that is
+  // already known, otherwise on the syncer thread (started on first use).
+  void WaitAsync(uint64_t sequence, rocksdb::DB& db, Done done) {
+    std::unique_lock lock(mu_);
+    if (!failure_.ok() || synced_ >= sequence || stopping_) {
+      lock.unlock();
+      // Returns at once, except in a store being closed, whose syncer
+      // thread no longer takes callbacks: then this thread syncs.
+      done(Wait(sequence, db));
+      return;
+    }
+    async_waiters_.push_back({sequence, std::move(done)});
+    if (!async_thread_.joinable()) async_thread_ = std::thread([this, &db] { CompleteAsyncWaiters(db); });
+    async_cv_.notify_one();
+  }
+
+  // Completes every queued callback (syncing for them) and joins the syncer
+  // thread; before the database closes.
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    async_cv_.notify_all();
+    if (async_thread_.joinable()) async_thread_.join();
   }
 
   // The sticky failure of an earlier sync (OK if none failed).
@@ -532,11 +551,69 @@ class WalSyncer {
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
 
  private:
+  struct AsyncWaiter {
+    uint64_t sequence;
+    Done done;
+  };
+
+  // Requires mu_ (held by `lock`) and no sync running: syncs the WAL for
+  // every write published so far, with mu_ released during the fsync.
+  void SyncAsLeader(std::unique_lock<std::mutex>& lock, rocksdb::DB& db) {
+    syncing_ = true;
+    // RocksDB publishes a sequence number only after its WAL write, so this
+    // sync covers every write up to `target`.
+    const uint64_t target = db.GetLatestSequenceNumber();
+    lock.unlock();
+    const rocksdb::Status st = db.SyncWAL();
+    lock.lock();
+    syncing_ = false;
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    if (st.ok()) {
+      synced_ = std::max(synced_, target);
+    } else {
+      failure_ = Error(ResultCode::kUnavailable,
+                       "WAL sync failed (" + st.ToString() +
+                           "): recent writes are applied but may not be durable; the store refuses writes "
+                           "until it is reopened");
+    }
+    cv_.notify_all();
+    async_cv_.notify_one();
+  }
+
+  // The syncer thread: while callbacks are queued, one sync covers all of
+  // them (those queued during it wait for the next), then they run, outside
+  // the lock. Returns once stopping and nothing is queued.
+  void CompleteAsyncWaiters(rocksdb::DB& db) {
+    std::unique_lock lock(mu_);
+    while (true) {
+      async_cv_.wait(lock, [&] { return (stopping_ && async_waiters_.empty()) || (!async_waiters_.empty() && !syncing_); });
+      if (async_waiters_.empty()) return;
+      uint64_t wanted = 0;
+      for (const AsyncWaiter& w : async_waiters_) wanted = std::max(wanted, w.sequence);
+      if (failure_.ok() && synced_ < wanted) SyncAsLeader(lock, db);
+      std::vector<AsyncWaiter> ready;
+      std::erase_if(async_waiters_, [&](AsyncWaiter& w) {
+        if (failure_.ok() && w.sequence > synced_) return false;
+        ready.push_back(std::move(w));
+        return true;
+      });
+      const Status outcome = failure_;
+      lock.unlock();
+      for (AsyncWaiter& w : ready) w.done(outcome);
+      ready.clear();  // the callbacks' captures go outside the lock too
+      lock.lock();
+    }
+  }
+
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool syncing_ = false;   // a leader is in SyncWAL; guarded by mu_
-  uint64_t synced_ = 0;    // every write up to this sequence is durable; guarded by mu_
-  Status failure_;         // guarded by mu_
+  std::condition_variable cv_;        // a sync ended (Wait's followers)
+  std::condition_variable async_cv_;  // the syncer thread has something to do
+  bool syncing_ = false;              // a leader is in SyncWAL; guarded by mu_
+  uint64_t synced_ = 0;               // every write up to this sequence is durable; guarded by mu_
+  Status failure_;                    // guarded by mu_
+  std::vector<AsyncWaiter> async_waiters_;  // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
+  std::thread async_thread_;
   std::atomic<uint64_t> syncs_{0};
 };
 
@@ -555,6 +632,7 @@ struct Store::Impl {
         posting_cache(o.posting_cache_bytes, StringHeap) {}
   ~Impl() {
     if (db == nullptr) return;
+    syncer.Stop();  // its pending callbacks need the database
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     db->Close().PermitUncheckedError();
   }
@@ -1504,6 +1582,14 @@ WriteTxn Store::BeginWrite() { return WriteTxn(std::make_unique<WriteTxn::Impl>(
 Status Store::WaitDurable(CommitTicket ticket) {
   if (ticket.sequence == 0) return Status::Ok();
   return impl_->syncer.Wait(ticket.sequence, *impl_->db);
+}
+
+void Store::WhenDurable(CommitTicket ticket, std::function<void(Status)> done) {
+  if (ticket.sequence == 0) {
+    done(Status::Ok());
+    return;
+  }
+  impl_->syncer.WaitAsync(ticket.sequence, *impl_->db, std::move(done));
 }
 
 uint64_t Store::wal_sync_count() const { return impl_->syncer.syncs(); }

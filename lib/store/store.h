@@ -14,10 +14,14 @@
 // the write without the fsync; the caller releases its lock and then calls
 // Store::WaitDurable(), where concurrent waiters share WAL syncs (one of
 // them, the leader, syncs for all writes made before it started; the others
-// wait on a condition variable). Trade-off: a deferred write is visible to
+// wait on a condition variable), or Store::WhenDurable(), which blocks no
+// thread: the store's syncer thread syncs for every write queued and then
+// runs their callbacks (the server's frontend resumes the writer's
+// coroutine there, so a write worker is free as soon as the write is
+// applied). Trade-off: a deferred write is visible to
 // readers as soon as CommitDeferred() returns, up to one WAL sync before it
 // is durable; a write with sync=true is visible only once durable. The writer
-// itself is answered only after WaitDurable() returns OK. A process crash
+// itself is answered only after its write is durable. A process crash
 // loses nothing the WAL write handed to the kernel; an OS crash or power loss
 // may lose writes that readers saw but whose writers were not yet answered.
 #pragma once
@@ -270,7 +274,15 @@ class Store {
   // reopened. A wait longer than a minute fails with kUnavailable (the write
   // may or may not become durable). Thread-safe.
   Status WaitDurable(CommitTicket ticket);
-  // WAL syncs WaitDurable has run (successful or not), for tests and stats.
+  // WaitDurable without a blocked thread: done(what WaitDurable would
+  // return) runs at once on this thread when that is already known (an
+  // empty ticket, a write already synced, a sticky failure), otherwise on
+  // the store's syncer thread, which runs one WAL sync for every write
+  // waiting when it starts. `done` must be quick and must not block (hand
+  // the result to an executor). Every pending `done` runs before the store
+  // closes. Thread-safe.
+  void WhenDurable(CommitTicket ticket, std::function<void(Status)> done);
+  // WAL syncs WaitDurable and WhenDurable have run (successful or not), for tests and stats.
   uint64_t wal_sync_count() const;
 
   // A consistent RocksDB checkpoint of the live store in `dir` (must not exist).

@@ -143,11 +143,16 @@ struct WriteOptions {
   std::optional<ldap::Filter> assertion;
   std::optional<std::vector<std::string>> pre_read;
   std::optional<std::vector<std::string>> post_read;
+  // The write returns once applied (visible to readers) without waiting for
+  // its WAL sync; the caller must wait for WriteOutcome::durable
+  // (Directory::WhenDurable) before reporting success. Needs an outcome.
+  bool defer_durability = false;
 };
 
 struct WriteOutcome {
   std::optional<ldap::Entry> pre_read;
   std::optional<ldap::Entry> post_read;
+  store::CommitTicket durable;  // with WriteOptions::defer_durability
 };
 
 struct VerifyReport {
@@ -209,6 +214,10 @@ class Directory {
   Status Modify(const Principal& who, ldap::ModifyRequest request, const WriteOptions& options, WriteOutcome* outcome);
   Status ModifyDn(const Principal& who, ldap::ModifyDnRequest request, const WriteOptions& options,
                   WriteOutcome* outcome);
+  // Runs done(OK) once a write made with defer_durability is durable, or
+  // done(the error) if its WAL sync failed (Store::WhenDurable); done must
+  // not block.
+  void WhenDurable(store::CommitTicket ticket, std::function<void(Status)> done);
   // RFC 3062: `target` empty means the bound user. Returns the generated
   // password when `new_password` is empty.
   Result<std::optional<std::string>> ModifyPassword(const Principal& who, std::string_view target,
@@ -352,6 +361,9 @@ class Directory {
   std::shared_ptr<const AccessPolicy> CurrentAccessPolicy() const;
   // After a committed write: refresh what the write may have changed.
   void AfterCommit(bool rules_changed, bool membership_changed);
+  // A write's end, after the writer lock is released: waits for the WAL
+  // sync, or hands the ticket to the caller (WriteOptions::defer_durability).
+  Status FinishDurability(store::CommitTicket ticket, const WriteOptions& options, WriteOutcome* outcome);
   Status NoSuchObject(const AccessContext& ctx, const ldap::Dn& dn, std::string_view what) const;
   // Every simpleadAccessRule value parses (21 naming the problem otherwise).
   Status ValidateAccessRules(const ldap::Entry& entry) const;

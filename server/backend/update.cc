@@ -324,6 +324,18 @@ Status Directory::RewriteReferences(store::WriteTxn& txn, const std::string& old
   return Status::Ok();
 }
 
+Status Directory::FinishDurability(store::CommitTicket ticket, const WriteOptions& options, WriteOutcome* outcome) {
+  if (options.defer_durability && outcome != nullptr) {
+    outcome->durable = ticket;
+    return Status::Ok();
+  }
+  return store_->WaitDurable(ticket);
+}
+
+void Directory::WhenDurable(store::CommitTicket ticket, std::function<void(Status)> done) {
+  store_->WhenDurable(ticket, std::move(done));
+}
+
 Status Directory::Add(const Principal& who, ldap::AddRequest request, const WriteOptions& options,
                       WriteOutcome* outcome) {
   std::unique_lock lock(write_mu_);
@@ -332,14 +344,14 @@ Status Directory::Add(const Principal& who, ldap::AddRequest request, const Writ
   store::StoredEntry added;
   SIMPLEAD_RETURN_IF_ERROR(AddInTxn(who, std::move(request), txn, csn, /*import=*/false, &added));
   txn.PutMeta(meta::kContextCsn, csn);
-  // Group commit: durable after the lock is released (WaitDurable below).
+  // Group commit: durable after the lock is released (FinishDurability below).
   SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   AfterCommit(added.entry.Has("simpleadAccessRule"), added.entry.Has(kMembershipAttribute));
   if (outcome && options.post_read) {
     outcome->post_read = Present(AccessContext(*this, who), added, *options.post_read).ToEntry();
   }
   lock.unlock();
-  return store_->WaitDurable(ticket);
+  return FinishDurability(ticket, options, outcome);
 }
 
 Status Directory::AddInTxn(const Principal& who, ldap::AddRequest request, store::WriteTxn& txn,
@@ -489,11 +501,11 @@ Status Directory::Delete(const Principal& who, std::string_view dn_text, const W
     txn.AppendChange({csn, "delete", current->entry.dn().ToString(), uuid ? *uuid : "", "changetype: delete\n"});
   }
   txn.PutMeta(meta::kContextCsn, csn);
-  // Group commit: durable after the lock is released (WaitDurable below).
+  // Group commit: durable after the lock is released (FinishDurability below).
   SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   AfterCommit(/*rules_changed=*/true, membership_changed);
   lock.unlock();
-  return store_->WaitDurable(ticket);
+  return FinishDurability(ticket, options, outcome);
 }
 
 Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, const WriteOptions& options,
@@ -702,7 +714,7 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
   txn.AppendChange({csn, "modify", updated.dn().ToString(), uuid ? *uuid : "",
                     ChangeLdif("modify", nullptr, &request.changes, "")});
   txn.PutMeta(meta::kContextCsn, csn);
-  // Group commit: durable after the lock is released (WaitDurable below).
+  // Group commit: durable after the lock is released (FinishDurability below).
   SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   rules_changed = target->entry.Has("simpleadAccessRule") || updated.Has("simpleadAccessRule");
   AfterCommit(rules_changed, target->entry.Values(kMembershipAttribute) != updated.Values(kMembershipAttribute));
@@ -711,7 +723,7 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
         Present(AccessContext(*this, who), {*id, target->parent, updated}, *options.post_read).ToEntry();
   }
   lock.unlock();
-  return store_->WaitDurable(ticket);
+  return FinishDurability(ticket, options, outcome);
 }
 
 Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, const WriteOptions& options,
@@ -827,7 +839,7 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
   const std::string* uuid = updated.First("entryUUID");
   txn.AppendChange({csn, "modrdn", dn.ToString(), uuid ? *uuid : "", ChangeLdif("modrdn", nullptr, nullptr, new_dn.ToString())});
   txn.PutMeta(meta::kContextCsn, csn);
-  // Group commit: durable after the lock is released (WaitDurable below).
+  // Group commit: durable after the lock is released (FinishDurability below).
   SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());
   // Rules anchor at DNs and groups are named by DN: both may have moved.
   AfterCommit(/*rules_changed=*/true, /*membership_changed=*/true);
@@ -836,7 +848,7 @@ Status Directory::ModifyDn(const Principal& who, ldap::ModifyDnRequest request, 
         Present(AccessContext(*this, who), {*id, new_parent_id, updated}, *options.post_read).ToEntry();
   }
   lock.unlock();
-  return store_->WaitDurable(ticket);
+  return FinishDurability(ticket, options, outcome);
 }
 
 }  // namespace simplead::backend

@@ -1,5 +1,4 @@
 // Add (RFC 4511 §4.7).
-#include "lib/net/offload.h"
 #include "server/frontend/frontend.h"
 
 namespace simplead::frontend {
@@ -16,11 +15,8 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Add(Context& ctx, ldap::AddRe
   }
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
-  Status st = co_await net::Offload(write_pool_, [&] {
-    Status st = directory_.Add(who, std::move(request), *options, &outcome);
-    Audit(*ctx.session, "Add", ctx.target_dn, st);
-    return st;
-  });
+  Status st = co_await RunWrite(ctx, "Add", *options, outcome,
+                                [&] { return directory_.Add(who, std::move(request), *options, &outcome); });
   if (st.ok()) AddReadControls(ctx, outcome);
   co_return ToLdapResult(st);
 }

@@ -1,5 +1,4 @@
 // Delete (RFC 4511 §4.8), with AD's subtree delete control.
-#include "lib/net/offload.h"
 #include "server/frontend/frontend.h"
 
 namespace simplead::frontend {
@@ -11,11 +10,8 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Delete(Context& ctx, ldap::De
   if (!options.ok()) co_return ToLdapResult(options.status());
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
-  Status st = co_await net::Offload(write_pool_, [&] {
-    Status st = directory_.Delete(who, request.dn, *options, &outcome);
-    Audit(*ctx.session, "Delete", ctx.target_dn, st);
-    return st;
-  });
+  Status st = co_await RunWrite(ctx, "Delete", *options, outcome,
+                                [&] { return directory_.Delete(who, request.dn, *options, &outcome); });
   if (st.ok()) AddReadControls(ctx, outcome);
   co_return ToLdapResult(st);
 }

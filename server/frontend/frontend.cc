@@ -4,6 +4,8 @@
 #include <chrono>
 
 #include "lib/ldap/codec.h"
+#include "lib/net/await_callback.h"
+#include "lib/net/offload.h"
 #include "lib/net/response_tag.h"
 
 namespace simplead::frontend {
@@ -165,6 +167,25 @@ void Frontend::AddPasswordPolicyControl(Context& ctx, const ldap::Request& reque
   ldap::PasswordPolicyResponse response;
   response.error = *error;
   ctx.response_controls.push_back({ldap::oid::kPasswordPolicy, false, ldap::EncodePasswordPolicyResponse(response)});
+}
+
+boost::asio::awaitable<Status> Frontend::RunWrite(Context& ctx, std::string_view event, backend::WriteOptions& options,
+                                                  const backend::WriteOutcome& outcome,
+                                                  const std::function<Status()>& write) {
+  options.defer_durability = true;
+  // Audited once applied: readers already see the write. A WAL sync that
+  // then fails is logged below (the store refuses writes from then on).
+  Status st = co_await net::Offload(write_pool_, [&] {
+    Status st = write();
+    Audit(*ctx.session, event, ctx.target_dn, st);
+    return st;
+  });
+  if (!st.ok()) co_return st;
+  const store::CommitTicket ticket = outcome.durable;
+  st = co_await net::AwaitCallback<Status>(
+      [this, ticket](auto deliver) { directory_.WhenDurable(ticket, std::move(deliver)); });
+  if (!st.ok() && log_) log_->error("{} of {} applied but not made durable: {}", event, ctx.target_dn, st.ToString());
+  co_return st;
 }
 
 void Frontend::AddReadControls(Context& ctx, const backend::WriteOutcome& outcome) const {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -88,6 +89,13 @@ class Frontend final : public net::RequestHandler {
                                               bool allow_post_read, bool allow_subtree_delete,
                                               bool allow_permissive) const;
   void AddReadControls(Context& ctx, const backend::WriteOutcome& outcome) const;
+  // One directory write (add, delete, modify, modDN): sets
+  // options.defer_durability, runs `write` on the write pool and audits it as
+  // `event` there, then completes once the write is durable. No thread waits
+  // for the WAL sync: the store's syncer resumes this coroutine, so a worker
+  // is free for the next write as soon as this one is applied.
+  boost::asio::awaitable<Status> RunWrite(Context& ctx, std::string_view event, backend::WriteOptions& options,
+                                          const backend::WriteOutcome& outcome, const std::function<Status()>& write);
   // draft-behera: a client that sent the password-policy request control
   // gets the response control naming the policy error of a refused bind or
   // password change (accountLocked, passwordTooShort, passwordInHistory...).

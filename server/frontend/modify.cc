@@ -1,5 +1,4 @@
 // Modify (RFC 4511 §4.6, RFC 4525 increment), with permissive modify.
-#include "lib/net/offload.h"
 #include "server/frontend/frontend.h"
 
 namespace simplead::frontend {
@@ -16,12 +15,8 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::Modify(Context& ctx, ldap::Mo
   }
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
-  Status st =
-      co_await net::Offload(write_pool_, [&] {
-    Status st = directory_.Modify(who, std::move(request), *options, &outcome);
-    Audit(*ctx.session, "Modify", ctx.target_dn, st);
-    return st;
-  });
+  Status st = co_await RunWrite(ctx, "Modify", *options, outcome,
+                                [&] { return directory_.Modify(who, std::move(request), *options, &outcome); });
   if (st.ok()) AddReadControls(ctx, outcome);
   co_return ToLdapResult(st);
 }

@@ -1,5 +1,4 @@
 // Modify DN (RFC 4511 §4.9): rename, move, and move of whole subtrees.
-#include "lib/net/offload.h"
 #include "server/frontend/frontend.h"
 
 namespace simplead::frontend {
@@ -12,12 +11,8 @@ boost::asio::awaitable<ldap::LdapResult> Frontend::ModifyDn(Context& ctx, ldap::
   backend::Principal who = PrincipalOf(*ctx.session);
   backend::WriteOutcome outcome;
   ctx.detail = "newrdn=\"" + request.new_rdn + "\"";
-  Status st =
-      co_await net::Offload(write_pool_, [&] {
-    Status st = directory_.ModifyDn(who, std::move(request), *options, &outcome);
-    Audit(*ctx.session, "ModifyDN", ctx.target_dn, st);
-    return st;
-  });
+  Status st = co_await RunWrite(ctx, "ModifyDN", *options, outcome,
+                                [&] { return directory_.ModifyDn(who, std::move(request), *options, &outcome); });
   if (st.ok()) AddReadControls(ctx, outcome);
   co_return ToLdapResult(st);
 }
