@@ -177,30 +177,25 @@ class IdCache {
   }
 
   void Insert(EntryId id, Value value, uint64_t epoch) {
-    const size_t charge = value_bytes_(value) + kRecordBytes;
     Lru evicted;  // destroyed after the lock is released
     Shard& s = shard(id);
     std::lock_guard lock(s.mu);
     if (s.epoch != epoch) return;  // a commit happened since the read
-    auto it = s.map.find(id);
-    if (it != s.map.end()) {
-      s.bytes -= it->second->charge;
-      evicted.splice(evicted.end(), s.lru, it->second);
-      s.map.erase(it);
-    }
-    if (charge > max_bytes_) return;  // would evict the whole shard, itself included
-    const bool full = s.lru.size() + 1 > max_entries_ || s.bytes + charge > max_bytes_;
-    if (full && s.sketch && !s.lru.empty() && s.sketch->Estimate(id) <= s.sketch->Estimate(s.lru.back().id)) {
-      return;  // not read more often than the entry it would evict
-    }
-    s.lru.push_front(Record{id, std::move(value), charge});
-    s.map[id] = s.lru.begin();
-    s.bytes += charge;
-    while (s.lru.size() > max_entries_ || s.bytes > max_bytes_) {
-      s.bytes -= s.lru.back().charge;
-      s.map.erase(s.lru.back().id);
-      evicted.splice(evicted.end(), s.lru, std::prev(s.lru.end()));
-    }
+    InsertLocked(s, id, std::move(value), evicted);
+  }
+
+  // A commit's own value for `id`: replaces a cached one, and caches
+  // nothing new (a commit of many entries evicts no reader's). As
+  // Invalidate, the epoch moves on, so no read from before the commit can
+  // cache over it.
+  // `make()` builds the value, only when one is cached.
+  template <typename Make>
+  void Refresh(EntryId id, const Make& make) {
+    Lru evicted;
+    Shard& s = shard(id);
+    std::lock_guard lock(s.mu);
+    ++s.epoch;
+    if (s.map.contains(id)) InsertLocked(s, id, make(), evicted);
   }
 
   void Invalidate(EntryId id) {
@@ -248,6 +243,31 @@ class IdCache {
   };
   static size_t PerShard(size_t total) { return total == 0 ? 0 : std::max<size_t>(1, total / kShards); }
   Shard& shard(EntryId id) { return shards_[id % kShards]; }
+  // Caches `value` for `id` (replacing what is cached for it) unless the
+  // admission policy turns it away; what it evicts goes into `evicted`, to be
+  // destroyed after the shard's lock is released. Requires s.mu.
+  void InsertLocked(Shard& s, EntryId id, Value value, Lru& evicted) {
+    const size_t charge = value_bytes_(value) + kRecordBytes;
+    auto it = s.map.find(id);
+    if (it != s.map.end()) {
+      s.bytes -= it->second->charge;
+      evicted.splice(evicted.end(), s.lru, it->second);
+      s.map.erase(it);
+    }
+    if (charge > max_bytes_) return;  // would evict the whole shard, itself included
+    const bool full = s.lru.size() + 1 > max_entries_ || s.bytes + charge > max_bytes_;
+    if (full && s.sketch && !s.lru.empty() && s.sketch->Estimate(id) <= s.sketch->Estimate(s.lru.back().id)) {
+      return;  // not read more often than the entry it would evict
+    }
+    s.lru.push_front(Record{id, std::move(value), charge});
+    s.map[id] = s.lru.begin();
+    s.bytes += charge;
+    while (s.lru.size() > max_entries_ || s.bytes > max_bytes_) {
+      s.bytes -= s.lru.back().charge;
+      s.map.erase(s.lru.back().id);
+      evicted.splice(evicted.end(), s.lru, std::prev(s.lru.end()));
+    }
+  }
 
   size_t max_entries_;
   size_t max_bytes_;
@@ -308,31 +328,30 @@ class KeyedCache {
   }
 
   void Insert(std::string_view key, Value value, uint64_t epoch) {
-    const size_t charge = Charge(key, value);
     Shard& s = shard(key);
     std::lock_guard lock(s.mu);
-    if (s.epoch != epoch || charge > max_bytes_) return;
+    if (s.epoch != epoch) return;
     if (s.map.contains(key)) return;  // another reader of the same epoch got there first
-    s.lru.push_front(Record{std::string(key), std::move(value), charge});
-    s.map.emplace(s.lru.front().key, s.lru.begin());  // keyed by the list node's own string
-    s.bytes += charge;
-    while (s.bytes > max_bytes_) {
-      s.bytes -= s.lru.back().charge;
-      s.map.erase(s.lru.back().key);
-      s.lru.pop_back();
-    }
+    InsertLocked(s, key, std::move(value));
+  }
+
+  // A commit's own value for `key`: replaces a cached one, and caches
+  // nothing new. As Invalidate, the epoch moves on, so no read from before
+  // the commit can cache over it.
+  void Refresh(std::string_view key, Value value) {
+    Shard& s = shard(key);
+    std::lock_guard lock(s.mu);
+    ++s.epoch;
+    if (!s.map.contains(key)) return;
+    EraseLocked(s, key);
+    InsertLocked(s, key, std::move(value));
   }
 
   void Invalidate(std::string_view key) {
     Shard& s = shard(key);
     std::lock_guard lock(s.mu);
     ++s.epoch;
-    auto it = s.map.find(key);
-    if (it == s.map.end()) return;
-    auto node = it->second;
-    s.map.erase(it);
-    s.bytes -= node->charge;
-    s.lru.erase(node);
+    EraseLocked(s, key);
   }
 
   size_t Size() {
@@ -368,6 +387,27 @@ class KeyedCache {
     std::unordered_map<std::string_view, typename Lru::iterator> map;
   };
   Shard& shard(std::string_view key) { return shards_[std::hash<std::string_view>{}(key) % kShards]; }
+  // Both require s.mu. `key` must not be cached yet for InsertLocked.
+  void InsertLocked(Shard& s, std::string_view key, Value value) {
+    const size_t charge = Charge(key, value);
+    if (charge > max_bytes_) return;
+    s.lru.push_front(Record{std::string(key), std::move(value), charge});
+    s.map.emplace(s.lru.front().key, s.lru.begin());  // keyed by the list node's own string
+    s.bytes += charge;
+    while (s.bytes > max_bytes_) {
+      s.bytes -= s.lru.back().charge;
+      s.map.erase(s.lru.back().key);
+      s.lru.pop_back();
+    }
+  }
+  void EraseLocked(Shard& s, std::string_view key) {
+    auto it = s.map.find(key);
+    if (it == s.map.end()) return;
+    auto node = it->second;
+    s.map.erase(it);
+    s.bytes -= node->charge;
+    s.lru.erase(node);
+  }
 
   size_t max_bytes_;
   ValueBytes value_bytes_;
@@ -967,6 +1007,12 @@ void WriteTxn::PutEntry(EntryId id, EntryId parent, std::string_view normalized_
   }
 }
 
+void WriteTxn::UpdateEntry(EntryId id, EntryId parent, const ldap::Entry& entry) {
+  std::string record = EncodeEntryRecord(parent, entry);
+  impl_->batch.Put(impl_->store->entries, keys::EntryKey(id), record).PermitUncheckedError();
+  impl_->entries[id] = std::move(record);
+}
+
 void WriteTxn::DeleteEntry(EntryId id, EntryId parent, std::string_view normalized_dn) {
   Store::Impl& s = *impl_->store;
   impl_->batch.Delete(s.entries, keys::EntryKey(id)).PermitUncheckedError();
@@ -1093,11 +1139,24 @@ Status WriteTxn::Impl::Apply(bool sync, bool* wrote) {
   }
   rocksdb::Status st = s.db->Write(wo, &batch);
   if (st.ok()) {
+    // Cached records and DNs this commit wrote are refreshed, not dropped:
+    // an entry a client modifies was read to be modified and is often read
+    // again, and would otherwise come from RocksDB every time.
     for (const auto& [id, record] : entries) {
       s.cache.Invalidate(id);
-      s.record_cache.Invalidate(id);
+      if (record && s.record_cache.enabled()) {
+        s.record_cache.Refresh(id, [&record = *record] { return CopyRecord(record); });
+      } else {
+        s.record_cache.Invalidate(id);
+      }
     }
-    for (const auto& [dn, id] : dn2id) s.dn_cache.Invalidate(dn);
+    for (const auto& [dn, id] : dn2id) {
+      if (id) {
+        s.dn_cache.Refresh(dn, *id);
+      } else {
+        s.dn_cache.Invalidate(dn);
+      }
+    }
     for (const auto& [key, ops] : index_ops) {
       s.posting_cache.Invalidate(std::string_view(key).substr(0, key.size() - sizeof(uint64_t)));  // less the chunk
     }

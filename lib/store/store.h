@@ -166,6 +166,9 @@ class WriteTxn {
 
   // Insert or overwrite an entry. `normalized_dn` is its dn2id key.
   void PutEntry(EntryId id, EntryId parent, std::string_view normalized_dn, const ldap::Entry& entry);
+  // Rewrite an existing entry whose DN and parent stay the same (a modify):
+  // only its record; its dn2id and children links are left as they are.
+  void UpdateEntry(EntryId id, EntryId parent, const ldap::Entry& entry);
   // Remove an entry and its dn2id/children links (index keys are removed by
   // the caller with RemoveIndexKey, since only it knows them).
   void DeleteEntry(EntryId id, EntryId parent, std::string_view normalized_dn);

@@ -817,7 +817,7 @@ TEST(RecordCacheTest, SecondReadDecodesTheCachedRecordWithoutRocksDb) {
   EXPECT_EQ(store->record_cache_usage().entries, 1u);  // absent ids are not cached
 }
 
-TEST(RecordCacheTest, CommitsDropTheRecordsTheyWrite) {
+TEST(RecordCacheTest, CommitsRefreshTheCachedRecordsTheyWrite) {
   TempDir dir;
   auto store = MustOpen(RecordCacheOnly(dir.path(), 1 << 20));
   ASSERT_NE(store, nullptr);
@@ -829,13 +829,49 @@ TEST(RecordCacheTest, CommitsDropTheRecordsTheyWrite) {
   txn.PutEntry(4, kNoEntry, changed.dn().Normalized(), changed);
   ASSERT_TRUE(txn.Commit().ok());
   std::shared_ptr<const StoredEntry> got;
-  EXPECT_GT(GetComparisons(*store, 4, &got), 0u);  // the commit dropped the record
+  EXPECT_EQ(GetComparisons(*store, 4, &got), 0u);  // the commit cached its own record
   ASSERT_NE(got, nullptr);
   EXPECT_EQ(*got->entry.First("loginShell"), "/bin/zsh");
+  EXPECT_EQ(EncodeEntry(got->entry), EncodeEntry(changed));
+  EXPECT_EQ(store->record_cache_usage().entries, 1u);  // records it did not hold stay out
   txn.DeleteEntry(4, kNoEntry, changed.dn().Normalized());
   ASSERT_TRUE(txn.Commit().ok());
-  EXPECT_EQ(*store->GetShared(4), nullptr);
+  EXPECT_GT(GetComparisons(*store, 4, &got), 0u);  // a deleted record is dropped
+  EXPECT_EQ(got, nullptr);
   EXPECT_EQ(*(*store->GetShared(5))->entry.First("uid"), "user5");
+}
+
+TEST(UpdateEntryTest, RewritesTheRecordAndKeepsTheDnAndChildLinks) {
+  TempDir dir;
+  {
+    auto store = MustOpen(Options(dir.path()));
+    ASSERT_NE(store, nullptr);
+    ldap::Entry parent = MakeEntry("ou=people,dc=example,dc=com", "people");
+    ldap::Entry user = MakeUser(1);
+    auto txn = store->BeginWrite();
+    txn.PutEntry(10, kNoEntry, parent.dn().Normalized(), parent);
+    txn.PutEntry(11, 10, user.dn().Normalized(), user);
+    ASSERT_TRUE(txn.Commit().ok());
+    user.Set("loginShell", {"/bin/zsh"});
+    txn.UpdateEntry(11, 10, user);
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  auto store = MustOpen(Options(dir.path()));  // reopened: nothing cached
+  ASSERT_NE(store, nullptr);
+  auto id = store->FindId(MakeUser(1).dn().Normalized());
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, std::optional<EntryId>(11));
+  auto got = store->Get(11);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->parent, 10u);
+  EXPECT_EQ(*(*got)->entry.First("loginShell"), "/bin/zsh");
+  std::vector<EntryId> children;
+  ASSERT_TRUE(store->ForEachChild(10, [&](EntryId child) {
+                     children.push_back(child);
+                     return true;
+                   }).ok());
+  EXPECT_EQ(children, std::vector<EntryId>{11});
 }
 
 TEST(RecordCacheTest, NeverHoldsMoreThanItsBudgetAndZeroDisablesIt) {
@@ -1010,6 +1046,23 @@ TEST(DnCacheTest, CommitsDropTheDnsTheyWrite) {
   ASSERT_TRUE(txn.Commit().ok());
   EXPECT_EQ(*store->FindId(Norm(dn3)), std::nullopt);
   EXPECT_EQ(*store->FindId(Norm(renamed)), std::optional<EntryId>(42));
+}
+
+TEST(DnCacheTest, CommitsRefreshTheCachedDnsTheyWrite) {
+  TempDir dir;
+  auto store = MustOpen(Options(dir.path()));
+  ASSERT_NE(store, nullptr);
+  PutUsers(*store, 5);
+  const std::string dn2 = "uid=user2,ou=people,dc=example,dc=com";
+  std::optional<EntryId> found;
+  EXPECT_GT(FindIdComparisons(*store, dn2, &found), 0u);  // now cached
+  // A modify rewrites the entry under its DN: the DN stays cached.
+  auto txn = store->BeginWrite();
+  txn.PutEntry(2, kNoEntry, Norm(dn2), MakeUser(2));
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(FindIdComparisons(*store, dn2, &found), 0u);
+  EXPECT_EQ(found, std::optional<EntryId>(2));
+  EXPECT_EQ(store->dn_cache_size(), 1u);
 }
 
 TEST(DnCacheTest, NeverHoldsMoreThanItsBudgetAndZeroDisablesIt) {

@@ -232,7 +232,7 @@ Result<Principal> Directory::AuthenticateImpl(std::string_view name, std::string
         if (updated.Has("lockoutTime")) updated.Set("lockoutTime", {"0"});
       }
       ApplyIndexDiff(txn, resolved->id, &(*current)->entry, &updated);
-      txn.PutEntry(resolved->id, (*current)->parent, DnKey(updated.dn()), updated);
+      txn.UpdateEntry(resolved->id, (*current)->parent, updated);
       // Best effort: the bind succeeds either way. Group commit: the fsync
       // runs after the lock is released.
       auto ticket = txn.CommitDeferred();

@@ -250,7 +250,7 @@ Status Directory::Import(ldap::LdifReader& reader, const std::function<void(size
     ldap::Entry new_links(target->entry.dn(), {{"memberOf", values}});
     ApplyIndexDiff(txn, t.id, &old_links, &new_links);
     target->entry.Set("memberOf", std::move(values));
-    txn.PutEntry(t.id, target->parent, back_links[t.first].member_key, target->entry);
+    txn.UpdateEntry(t.id, target->parent, target->entry);
     if (++rewritten % kImportBatchEntries == 0) {
       SIMPLEAD_RETURN_IF_ERROR(txn.Commit());
       txn = store_->BeginWrite();
@@ -445,7 +445,7 @@ Status Directory::RewrapSecrets(const RewrapFn& rewrap, size_t* rewrapped) {
         }
         if (!values.empty()) updated.Set(attr, values);
       }
-      txn.PutEntry(current->id, current->parent, DnKey(updated.dn()), updated);
+      txn.UpdateEntry(current->id, current->parent, updated);
     }
     // Group commit: the fsync runs after the lock is released.
     SIMPLEAD_ASSIGN_OR_RETURN(store::CommitTicket ticket, txn.CommitDeferred());

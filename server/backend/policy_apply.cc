@@ -124,7 +124,7 @@ void Directory::RecordBadPassword(store::EntryId id, const PasswordPolicy& polic
     updated.Set("lockoutTime", {std::to_string(now)});
   }
   ApplyIndexDiff(txn, id, &(*current)->entry, &updated);
-  txn.PutEntry(id, (*current)->parent, DnKey(updated.dn()), updated);
+  txn.UpdateEntry(id, (*current)->parent, updated);
   // Not synced: a failed bind for a real account must cost what one for an
   // unknown name costs (no timing oracle), and a crash may forget a count.
   (void)txn.Commit(/*sync=*/false);

@@ -267,7 +267,7 @@ Status Directory::UpdateBackLinks(store::WriteTxn& txn, const Principal& who, co
     (void)who;
     (void)csn;
     ApplyIndexDiff(txn, *id, &target->entry, &updated);
-    txn.PutEntry(*id, target->parent, member_key, updated);
+    txn.UpdateEntry(*id, target->parent, updated);
     return Status::Ok();
   };
   for (const auto& [key, dn] : old_keys) {
@@ -319,7 +319,7 @@ Status Directory::RewriteReferences(store::WriteTxn& txn, const std::string& old
     std::erase_if(updated.mutable_attributes(), [](const ldap::Attribute& a) { return a.values.empty(); });
     if (!changed) continue;
     ApplyIndexDiff(txn, id, &stored->entry, &updated);
-    txn.PutEntry(id, stored->parent, DnKey(updated.dn()), updated);
+    txn.UpdateEntry(id, stored->parent, updated);
   }
   return Status::Ok();
 }
@@ -708,7 +708,7 @@ Status Directory::Modify(const Principal& who, ldap::ModifyRequest request, cons
   SIMPLEAD_RETURN_IF_ERROR(ValidateAccessRules(updated));
   SIMPLEAD_RETURN_IF_ERROR(CheckUniqueness(txn, updated, *id));
   ApplyIndexDiff(txn, *id, &target->entry, &updated);
-  txn.PutEntry(*id, target->parent, key, updated);
+  txn.UpdateEntry(*id, target->parent, updated);
   SIMPLEAD_RETURN_IF_ERROR(UpdateBackLinks(txn, who, &target->entry, &updated, csn));
   const std::string* uuid = updated.First("entryUUID");
   txn.AppendChange({csn, "modify", updated.dn().ToString(), uuid ? *uuid : "",
