@@ -73,6 +73,17 @@ class GroupCommitTest : public ::testing::Test {
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
   }
+  // Keys 0 .. count-1 are all there once the store is opened again (the
+  // store must be closed first).
+  void ExpectKeysAfterReopen(int count) {
+    auto reopened = MustOpen(Options());
+    ASSERT_NE(reopened, nullptr);
+    for (int i = 0; i < count; ++i) {
+      auto value = reopened->GetMeta(Key(i));
+      ASSERT_TRUE(value.ok());
+      EXPECT_EQ(value->value_or(""), "v") << Key(i);
+    }
+  }
   // One meta key per write keeps the test about commits, not entries.
   static std::string Key(int i) { return "gc-test-" + std::to_string(i); }
   // `count` deferred commits of one key each, in order.
@@ -149,13 +160,7 @@ TEST_F(GroupCommitTest, ConcurrentCommittersSucceedAndTheirWritesSurviveReopen) 
     EXPECT_EQ(failures.load(), 0);
     EXPECT_LE(store->wal_sync_count(), static_cast<uint64_t>(kThreads * kPerThread));
   }
-  auto reopened = MustOpen(Options());
-  ASSERT_NE(reopened, nullptr);
-  for (int i = 0; i < kThreads * kPerThread; ++i) {
-    auto value = reopened->GetMeta(Key(i));
-    ASSERT_TRUE(value.ok());
-    EXPECT_EQ(value->value_or(""), "v") << Key(i);
-  }
+  ExpectKeysAfterReopen(kThreads * kPerThread);
 }
 
 TEST_F(GroupCommitTest, OneSyncCoversEveryWriteMadeBeforeIt) {
@@ -277,13 +282,7 @@ TEST_F(GroupCommitTest, ClosingTheStoreRunsEveryPendingCallbackAndKeepsTheirWrit
   }  // closed at once, callbacks possibly still queued
   ASSERT_EQ(callbacks.results.size(), static_cast<size_t>(kCommits));
   for (const Status& st : callbacks.results) EXPECT_TRUE(st.ok()) << st.ToString();
-  auto reopened = MustOpen(Options());
-  ASSERT_NE(reopened, nullptr);
-  for (int i = 0; i < kCommits; ++i) {
-    auto value = reopened->GetMeta(Key(i));
-    ASSERT_TRUE(value.ok());
-    EXPECT_EQ(value->value_or(""), "v") << Key(i);
-  }
+  ExpectKeysAfterReopen(kCommits);
 }
 
 TEST_F(GroupCommitTest, ConcurrentWritersThatNeverWaitAllHearOfDurableWrites) {
@@ -313,13 +312,7 @@ TEST_F(GroupCommitTest, ConcurrentWritersThatNeverWaitAllHearOfDurableWrites) {
   EXPECT_GE(store->wal_sync_count(), 1u);
   EXPECT_LE(store->wal_sync_count(), static_cast<uint64_t>(kThreads * kPerThread));
   store.reset();
-  auto reopened = MustOpen(Options());
-  ASSERT_NE(reopened, nullptr);
-  for (int i = 0; i < kThreads * kPerThread; ++i) {
-    auto value = reopened->GetMeta(Key(i));
-    ASSERT_TRUE(value.ok());
-    EXPECT_EQ(value->value_or(""), "v") << Key(i);
-  }
+  ExpectKeysAfterReopen(kThreads * kPerThread);
 }
 
 }  // namespace
