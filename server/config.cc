@@ -83,12 +83,14 @@ void AddServerOptions(CLI::App& app, ServerConfig& c) {
   app.add_option("--record-cache-mb", c.record_cache_mb,
                  "Estimated heap size of the entries kept in memory as stored, behind the decoded ones, MiB (about "
                  "a third of their decoded size; a hit costs a decode instead of a RocksDB read; 0 disables it). "
-                 "Unless set, grows to 512 bytes per entry in larger directories (--cache-growth-limit-mb)")
+                 "Unless set, grows to " + std::to_string(kRecordCacheBytesPerEntry) +
+                     " bytes per entry in larger directories (--cache-growth-limit-mb)")
       ->capture_default_str()
       ->each(MarkSet(c.record_cache_mb_set));
   app.add_option("--dn-cache-mb", c.dn_cache_mb,
-                 "Estimated heap size of the DN-to-entry lookups kept in memory, MiB (about 185 bytes a DN; 0 "
-                 "disables the cache). Unless set, grows to 192 bytes per entry in larger directories")
+                 "Estimated heap size of the DN-to-entry lookups kept in memory, MiB (about 200 bytes a DN; 0 "
+                 "disables the cache). Unless set, grows to " +
+                     std::to_string(kDnCacheBytesPerEntry) + " bytes per entry in larger directories")
       ->capture_default_str()
       ->each(MarkSet(c.dn_cache_mb_set));
   app.add_option("--index-cache-mb", c.index_cache_mb,

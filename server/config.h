@@ -96,7 +96,8 @@ Result<std::string> ReadAdminPassword(const ServerConfig& config);
 std::string DefaultSchemaDir();
 // Per entry, what the record, DN and index caches grow to when not set explicitly.
 inline constexpr size_t kRecordCacheBytesPerEntry = 512;  // about half the records of a typical user
-inline constexpr size_t kDnCacheBytesPerEntry = 192;      // every DN (a 40-byte DN is charged about 185)
+inline constexpr size_t kDnCacheBytesPerEntry = 240;      // every DN: one of 41-56 bytes is charged 200-216,
+                                                          // plus room for shards that hash more than their share
 inline constexpr size_t kIndexCacheBytesPerEntry = 160;   // about one unique-value key per entry
 // Unless either cache is set explicitly, the decoded-entry cache gives the
 // record cache what it lacks to hold every record, down to this floor
