@@ -184,11 +184,10 @@ class IdCache {
     InsertLocked(s, id, std::move(value), evicted);
   }
 
-  // A commit's own value for `id`: replaces a cached one, and caches
-  // nothing new (a commit of many entries evicts no reader's). As
-  // Invalidate, the epoch moves on, so no read from before the commit can
-  // cache over it.
-  // `make()` builds the value, only when one is cached.
+  // A commit's own value for `id`, built by `make()` only when one is
+  // cached: replaces it, and caches nothing new (a commit of many entries
+  // evicts no reader's). As Invalidate, the epoch moves on, so no read from
+  // before the commit can cache over it.
   template <typename Make>
   void Refresh(EntryId id, const Make& make) {
     Lru evicted;
