@@ -291,9 +291,15 @@ rootdn "$ADMIN_DN"
 rootpw $ROOTPW_HASH
 directory $O/db
 # Commits are synced (no dbnosync), as SimpleAD's --sync-writes true.
+# SimpleAD's default indexes (DefaultIndexes() in server/backend/directory.cc;
+# backend_test checks this list against it), less those on attributes
+# OpenLDAP's schema lacks here: memberOf, objectGUID, objectSid,
+# servicePrincipalName, employeeID, msDS-PSOAppliesTo, simpleadAccessRule.
 index objectClass eq
-index uid,mail,sAMAccountName,member eq
-index cn eq,sub
+index cn,sn,givenName,uid,mail,displayName,sAMAccountName,userPrincipalName eq,sub
+index member,uniqueMember,memberUid,uidNumber,gidNumber,entryUUID,ou,dc eq
+index telephoneNumber eq,pres
+index userPassword pres
 EOF
 slaptest -Q -u -f "$O/slapd.conf" || die "slapd.conf rejected (see above)"
 SLAPADD_FLAGS=(); [[ $SLAPADD_QUICK == 1 ]] && SLAPADD_FLAGS=(-q)

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "lib/ldap/dn.h"
@@ -392,6 +395,38 @@ TEST_F(DirectoryTest, ImportRefusesMemberThatDoesNotExist) {
     EXPECT_NE(st.message().find("group CN=" + group), std::string::npos) << st.message();
     EXPECT_NE(st.message().find("member CN=nobody"), std::string::npos) << st.message();
   }
+}
+
+// compare.sh claims the same indexes on OpenLDAP as on SimpleAD: its slapd
+// index lines must name SimpleAD's default set, less the attributes the
+// script's OpenLDAP schema lacks.
+TEST(DefaultIndexesTest, TheBenchmarkGivesOpenLdapTheSameIndexes) {
+  std::ifstream script(SIMPLEAD_SOURCE_DIR "/deploy/bench/compare.sh");
+  ASSERT_TRUE(script) << "cannot read deploy/bench/compare.sh";
+  std::map<std::string, std::set<std::string>> openldap;  // attribute -> {eq, sub, pres}
+  std::string line;
+  while (std::getline(script, line)) {
+    if (line.rfind("index ", 0) != 0) continue;
+    std::istringstream in(line.substr(6));
+    std::string attributes, kinds;
+    in >> attributes >> kinds;
+    std::istringstream attribute_list(attributes);
+    for (std::string a; std::getline(attribute_list, a, ',');) {
+      std::istringstream kind_list(kinds);
+      for (std::string k; std::getline(kind_list, k, ',');) openldap[ldap::ToLower(a)].insert(k);
+    }
+  }
+  const std::set<std::string> absent_from_openldap = {"memberof",         "objectguid",           "objectsid",
+                                                      "serviceprincipalname", "employeeid", "msds-psoappliesto",
+                                                      "simpleadaccessrule"};
+  std::map<std::string, std::set<std::string>> expected;
+  for (const auto& [attribute, spec] : DefaultIndexes()) {
+    if (absent_from_openldap.count(attribute)) continue;
+    if (spec.equality) expected[attribute].insert("eq");
+    if (spec.substring) expected[attribute].insert("sub");
+    if (spec.presence) expected[attribute].insert("pres");
+  }
+  EXPECT_EQ(openldap, expected);
 }
 
 }  // namespace
