@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -366,23 +367,42 @@ Result<TimePoint> ParseGeneralizedTime(std::string_view in) {
   return tp;
 }
 
+// Appends `value` as exactly `width` decimal digits (value < 10^width).
+void AppendDigits(std::string* out, uint64_t value, int width) {
+  char digits[20];
+  for (int i = width - 1; i >= 0; --i, value /= 10) digits[i] = static_cast<char>('0' + value % 10);
+  out->append(digits, static_cast<size_t>(width));
+}
+
+// Digits by hand, not snprintf: every added entry's timestamps are
+// normalised (validation, indexes), and snprintf was 1 % of an import.
 std::string FormatGeneralizedTime(const TimePoint& tp) {
   using namespace std::chrono;
   int64_t days = tp.seconds >= 0 ? tp.seconds / 86400 : -((-tp.seconds + 86399) / 86400);
   int64_t rem = tp.seconds - days * 86400;
   year_month_day ymd{sys_days{std::chrono::days{days}}};
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d%02u%02u%02d%02d%02d", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
-  std::string out = buf;
-  if (tp.nanos != 0) {
-    std::snprintf(buf, sizeof(buf), ".%09lld", static_cast<long long>(tp.nanos));
-    std::string frac = buf;
-    while (frac.back() == '0') frac.pop_back();
-    out += frac;
+  std::string out;
+  out.reserve(24);
+  const int year = static_cast<int>(ymd.year());
+  if (year >= 0 && year <= 9999) {
+    AppendDigits(&out, static_cast<uint64_t>(year), 4);
+  } else {  // beyond four digits (an offset past year 0 or 9999): the rare case
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d", year);
+    out += buf;
   }
-  return out + "Z";
+  AppendDigits(&out, static_cast<unsigned>(ymd.month()), 2);
+  AppendDigits(&out, static_cast<unsigned>(ymd.day()), 2);
+  AppendDigits(&out, static_cast<uint64_t>(rem / 3600), 2);
+  AppendDigits(&out, static_cast<uint64_t>(rem / 60 % 60), 2);
+  AppendDigits(&out, static_cast<uint64_t>(rem % 60), 2);
+  if (tp.nanos != 0) {
+    out.push_back('.');
+    AppendDigits(&out, static_cast<uint64_t>(tp.nanos), 9);
+    while (out.back() == '0') out.pop_back();
+  }
+  out.push_back('Z');
+  return out;
 }
 
 Result<std::string> NormalizeUuid(std::string_view in) {

@@ -337,12 +337,7 @@ std::string NewUuid() {
 
 std::string UuidSource::Next() {
   UuidBytes b{};
-  if (used_ + b.size() > pool_.size()) {
-    if (RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) != 1) std::abort();
-    used_ = 0;
-  }
-  std::memcpy(b.data(), pool_.data() + used_, b.size());
-  used_ += b.size();
+  random_.Fill(b.data(), b.size());
   return FormatRandomUuid(b);
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "lib/base/random_pool.h"
 #include "lib/base/secure_bytes.h"
 #include "lib/base/status.h"
 
@@ -106,16 +107,15 @@ std::string NewUuid();
 Result<UuidBytes> ParseUuid(std::string_view text);
 std::string FormatUuid(const UuidBytes& bytes);
 
-// Version 4 UUIDs for a caller that makes many (one per audit line): DRBG
-// output is drawn 4 KiB at a time, one RAND_bytes per 256 UUIDs instead of
-// one each. Thread-compatible: guard it with the caller's lock.
+// Version 4 UUIDs for a caller that makes many (one per audit line), from a
+// RandomPool: one RAND_bytes per 256 UUIDs instead of one each.
+// Thread-compatible: guard it with the caller's lock.
 class UuidSource {
  public:
   std::string Next();
 
  private:
-  std::array<uint8_t, 4096> pool_{};
-  size_t used_ = sizeof(pool_);
+  RandomPool random_;
 };
 
 }  // namespace simplead::kms

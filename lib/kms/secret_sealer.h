@@ -190,6 +190,7 @@ class SecretSealer {
   Cache<Entry> encrypt_cache_;
   Cache<Entry> decrypt_cache_;
   Cache<OpenedValue, DigestKey> opened_cache_;
+  RandomPool random_;  // salts and nonces; guarded by mu_
 };
 
 }  // namespace simplead::kms

@@ -127,51 +127,81 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
-// The fast path of Dn::Parse for what Dn::ToString writes for plain DNs:
-// single-AVA RDNs "descr=value" joined by ',', no escapes, no spaces around
-// separators or at a value's edges, no '#' value, printable ASCII or
-// well-formed UTF-8. Returns false (and leaves *out alone) for anything else,
-// which then goes to libldap; for every input it accepts, the result equals
-// libldap's parse (dn_test checks this over tricky inputs).
+// The fast paths of Dn::Parse and NormalizeDn, for what Dn::ToString writes
+// for plain DNs: single-AVA RDNs "descr=value" joined by ',', no escapes, no
+// spaces around separators or at a value's edges, no '#' value, printable
+// ASCII or well-formed UTF-8. Calls visit(type, value) for each RDN, first to
+// last, once the whole text has passed; returns false (visiting nothing) for
+// anything else, which then goes to libldap. For every input it accepts, the
+// result equals libldap's parse (dn_test checks this over tricky inputs).
+template <typename Visit>
+bool VisitPlainDn(std::string_view text, const Visit& visit) {
+  for (int pass = 0; pass < 2; ++pass) {  // check everything, then visit
+    size_t pos = 0;
+    while (true) {
+      size_t end = text.find(',', pos);
+      if (end == std::string_view::npos) end = text.size();
+      std::string_view rdn = text.substr(pos, end - pos);
+      size_t eq = rdn.find('=');
+      if (eq == 0 || eq == std::string_view::npos) return false;
+      std::string_view type = rdn.substr(0, eq);
+      std::string_view value = rdn.substr(eq + 1);
+      if (pass == 1) {
+        visit(type, value);
+      } else {
+        if (!IsDescrStart(static_cast<unsigned char>(type[0]))) return false;
+        for (char c : type) {
+          if (!IsDescrChar(static_cast<unsigned char>(c))) return false;
+        }
+        if (value.empty() || value.front() == ' ' || value.back() == ' ' || value.front() == '#') return false;
+        for (size_t i = 0; i < value.size();) {
+          const auto c = static_cast<unsigned char>(value[i]);
+          if (c < 0x80) {
+            if (!IsPlainValueByte(c)) return false;
+            ++i;
+            continue;
+          }
+          const size_t len = Utf8SequenceLength(value, i);
+          if (len == 0) return false;
+          i += len;
+        }
+      }
+      if (end == text.size()) break;
+      pos = end + 1;
+    }
+  }
+  return true;
+}
+
 bool ParsePlainDn(std::string_view text, std::vector<Rdn>* out) {
   size_t count = 1;
   for (char c : text) count += c == ',';
   std::vector<Rdn> rdns;
   rdns.reserve(count);
-  size_t pos = 0;
-  while (true) {
-    size_t end = text.find(',', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view rdn = text.substr(pos, end - pos);
-    size_t eq = rdn.find('=');
-    if (eq == 0 || eq == std::string_view::npos) return false;
-    std::string_view type = rdn.substr(0, eq);
-    std::string_view value = rdn.substr(eq + 1);
-    if (!IsDescrStart(static_cast<unsigned char>(type[0]))) return false;
-    for (char c : type) {
-      if (!IsDescrChar(static_cast<unsigned char>(c))) return false;
-    }
-    if (value.empty() || value.front() == ' ' || value.back() == ' ' || value.front() == '#') return false;
-    for (size_t i = 0; i < value.size();) {
-      const auto c = static_cast<unsigned char>(value[i]);
-      if (c < 0x80) {
-        if (!IsPlainValueByte(c)) return false;
-        ++i;
-        continue;
-      }
-      const size_t len = Utf8SequenceLength(value, i);
-      if (len == 0) return false;
-      i += len;
-    }
+  bool plain = VisitPlainDn(text, [&](std::string_view type, std::string_view value) {
     Rdn parsed(1);
     parsed.front().type.assign(type);
     parsed.front().value.assign(value);
     rdns.push_back(std::move(parsed));
-    if (end == text.size()) break;
-    pos = end + 1;
-  }
-  *out = std::move(rdns);
-  return true;
+  });
+  if (plain) *out = std::move(rdns);
+  return plain;
+}
+
+// Dn::Normalized of a plain DN without building the Dn: a plain value holds
+// no byte EscapeDnValue would escape once NormalizeCaseIgnore has trimmed
+// it, so each RDN is the lower-cased type, '=' and the folded value.
+bool NormalizePlainDn(std::string_view text, std::string* out) {
+  std::string normalized;
+  normalized.reserve(text.size());
+  bool plain = VisitPlainDn(text, [&](std::string_view type, std::string_view value) {
+    if (!normalized.empty()) normalized.push_back(',');
+    AppendLower(&normalized, type);
+    normalized.push_back('=');
+    normalized += NormalizeCaseIgnore(value);
+  });
+  if (plain) *out = std::move(normalized);
+  return plain;
 }
 
 }  // namespace
@@ -309,6 +339,9 @@ std::string NormalizeCaseIgnore(std::string_view value) {
 }
 
 Result<std::string> NormalizeDn(std::string_view text) {
+  // The fast path is half the instructions of parsing first: it was 8 % of
+  // an import, whose entries carry DN values (creatorsName, memberOf...).
+  if (std::string plain; NormalizePlainDn(text, &plain)) return plain;
   SIMPLEAD_ASSIGN_OR_RETURN(Dn dn, Dn::Parse(text));
   return dn.Normalized();
 }

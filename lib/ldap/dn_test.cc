@@ -242,11 +242,20 @@ TEST(DnTest, ParseAgreesWithLibldapOnTrickyDns) {
       "cn=a/b.c_d'e,dc=x",
       "x",
       "dc=com",
+      "CN=Mixed  Case   Spaces,DC=X",
+      "cn=J\xc3\x9cRGEN,dc=x",
+      "uid=USER1,OU=People,DC=Example,DC=Com",
   };
   for (const std::string& text : inputs) {
     auto ours = Dn::Parse(text);
     auto theirs = LibldapParse(text);
     ASSERT_EQ(ours.ok(), theirs.has_value()) << text;
+    // NormalizeDn's own fast path must give what the parsed DN gives.
+    auto normalized = NormalizeDn(text);
+    ASSERT_EQ(normalized.ok(), ours.ok()) << text;
+    if (ours.ok()) {
+      EXPECT_EQ(*normalized, ours->Normalized()) << text;
+    }
     if (!ours.ok() || text.find('#') == 3) continue;  // hex-string values: theirs stays encoded
     EXPECT_EQ(Pairs(*ours), *theirs) << text;
   }

@@ -31,9 +31,14 @@ class LdifReader {
   // The next record, nullopt at end of input, or an error naming the line
   // (kProtocolError). "file:" URLs are not followed (kUnwillingToPerform).
   Result<std::optional<LdifRecord>> Next();
+  // Content and add records then carry only attributes of these types (as
+  // written, case-ignored), for a pass that needs a few: the others are
+  // checked, so that errors are the same, but not copied or decoded.
+  void KeepOnly(std::vector<std::string> types) { keep_only_ = std::move(types); }
 
  private:
   std::istream& in_;
+  std::vector<std::string> keep_only_;  // empty: every attribute
   size_t line_ = 0;
   bool version_seen_ = false;
   std::optional<std::string> pending_line_;

@@ -86,6 +86,39 @@ TEST(LdifTest, RefusesUrlValues) {
   EXPECT_NE(st.message().find("line 2"), std::string::npos);
 }
 
+TEST(LdifTest, KeepOnlyDropsOtherAttributesButStillChecksThem) {
+  const std::string text =
+      "dn: cn=g,dc=x\nobjectClass: groupOfNames\nMember: cn=a,dc=x\nmember:: Y249YixkYz14\ncn: g\n\n"
+      "dn: cn=a,dc=x\nchangetype: add\ncn: a\n";
+  std::istringstream in(text);
+  LdifReader reader(in);
+  reader.KeepOnly({"member"});
+  auto group = reader.Next();
+  ASSERT_TRUE(group.ok() && group->has_value()) << group.status().ToString();
+  ASSERT_EQ((*group)->attributes.size(), 1u);
+  EXPECT_EQ((*group)->attributes[0].type, "Member");
+  EXPECT_EQ((*group)->attributes[0].values, (std::vector<std::string>{"cn=a,dc=x", "cn=b,dc=x"}));
+  // An add record whose attributes were all dropped is still a valid add.
+  auto user = reader.Next();
+  ASSERT_TRUE(user.ok() && user->has_value()) << user.status().ToString();
+  EXPECT_EQ((*user)->kind, LdifRecord::Kind::kAdd);
+  EXPECT_TRUE((*user)->attributes.empty());
+
+  // Dropped lines fail as kept ones do, on the same line.
+  for (const char* bad : {"dn: cn=a\nphoto:: A$==\n", "dn: cn=a\nphoto:< file:///etc/passwd\n", "dn: cn=a\n: x\n",
+                          "dn: cn=a\nchangetype: add\n"}) {
+    std::istringstream full_in(bad), kept_in(bad);
+    LdifReader full(full_in), kept(kept_in);
+    kept.KeepOnly({"member"});
+    auto a = full.Next();
+    auto b = kept.Next();
+    ASSERT_FALSE(a.ok()) << bad;
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_EQ(a.status().code(), b.status().code()) << bad;
+    EXPECT_EQ(a.status().message(), b.status().message()) << bad;
+  }
+}
+
 TEST(LdifTest, ReadsAddAndDeleteChangeRecords) {
   auto records = ReadAll("dn: cn=a\nchangetype: add\ncn: a\n\ndn: cn=b\nchangetype: delete\n");
   ASSERT_EQ(records.size(), 2u);

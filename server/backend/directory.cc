@@ -256,8 +256,25 @@ void Directory::ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ld
     if (touched.empty()) return;
     only = &touched;
   }
-  std::vector<IndexKey> old_keys = before ? IndexKeysOf(*before, only) : std::vector<IndexKey>{};
-  std::vector<IndexKey> new_keys = after ? IndexKeysOf(*after, only) : std::vector<IndexKey>{};
+  if (!before || !after) {
+    // An add or a delete needs no diff, so no sorted key lists: the
+    // transaction folds a key named twice for one id into one op. Sorting
+    // ~60 keys per entry was 5 % of an import.
+    std::vector<IndexKey> keys;
+    keys.reserve(64);
+    const ldap::Entry& entry = before ? *before : *after;
+    for (const auto& attribute : entry.attributes()) AppendIndexKeys(attribute, &keys, nullptr);
+    for (const IndexKey& k : keys) {
+      if (after) {
+        txn.AddIndexKey(k.kind, k.attribute, k.key, id);
+      } else {
+        txn.RemoveIndexKey(k.kind, k.attribute, k.key, id);
+      }
+    }
+    return;
+  }
+  std::vector<IndexKey> old_keys = IndexKeysOf(*before, only);
+  std::vector<IndexKey> new_keys = IndexKeysOf(*after, only);
   // One merge walk over the two sorted lists.
   auto o = old_keys.begin();
   auto n = new_keys.begin();

@@ -234,7 +234,8 @@ class Directory {
     std::unordered_map<std::string, std::vector<uint32_t>> groups_of;  // member DN key -> indexes into group_dns
   };
   // Fails on what the import itself would fail on first (a malformed record
-  // or DN), naming the line; nothing is written.
+  // or DN), naming the line; nothing is written. Reads `reader` to its end,
+  // keeping only member values (LdifReader::KeepOnly).
   static Result<MemberOfPlan> PlanMemberOf(ldap::LdifReader& reader);
   // An import commits every this many entries. Larger batches carry fewer
   // RocksDB writes: an index key common to many entries (an objectClass, a
@@ -426,6 +427,7 @@ class Directory {
   std::map<const schema::AttributeType*, IndexedType> index_by_type_;
   std::set<const schema::AttributeType*> has_subtypes_;  // attributes others derive from (name > cn)
   std::mutex write_mu_;
+  RandomPool random_;  // GUIDs of new entries; guarded by write_mu_
   std::mutex csn_mu_;
   std::string last_csn_time_;
   uint32_t csn_counter_ = 0;

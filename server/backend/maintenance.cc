@@ -61,6 +61,9 @@ void AddPlannedMemberOf(Directory::MemberOfPlan& plan, std::string_view dn, std:
 
 Result<Directory::MemberOfPlan> Directory::PlanMemberOf(ldap::LdifReader& reader) {
   MemberOfPlan plan;
+  // The plan reads members only: a pass that copied every value was as
+  // costly as the import's own parse.
+  reader.KeepOnly({"member"});
   while (true) {
     SIMPLEAD_ASSIGN_OR_RETURN(auto record, reader.Next());
     if (!record) break;

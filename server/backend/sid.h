@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/base/random_pool.h"
 #include "lib/base/status.h"
 
 namespace simplead::backend {
@@ -25,8 +26,10 @@ struct Sid {
   static Sid NewDomainSid();
 };
 
-// 16 random bytes (objectGUID) and its RFC 4122 text form of entryUUID.
+// 16 random bytes (objectGUID) and its RFC 4122 text form of entryUUID;
+// from `random` when given (a writer making many).
 std::string NewGuid();
+std::string NewGuid(RandomPool& random);
 std::string GuidToString(std::string_view guid);
 
 }  // namespace simplead::backend

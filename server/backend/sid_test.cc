@@ -41,5 +41,21 @@ TEST(GuidTest, VersionFourTextForm) {
   EXPECT_EQ(text[14], '4');
 }
 
+TEST(GuidTest, TextFormIsLowerCaseHexInRfc4122Groups) {
+  const std::string guid("\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff", 16);
+  EXPECT_EQ(GuidToString(guid), "00112233-4455-6677-8899-aabbccddeeff");
+  EXPECT_EQ(GuidToString("short"), "");
+}
+
+TEST(GuidTest, PooledGuidsAreVersionFourAndDistinct) {
+  RandomPool random;
+  std::string a = NewGuid(random);
+  std::string b = NewGuid(random);
+  ASSERT_EQ(a.size(), 16u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(GuidToString(a)[14], '4');
+  EXPECT_EQ(static_cast<unsigned char>(a[8]) & 0xc0, 0x80);  // RFC 4122 variant
+}
+
 }  // namespace
 }  // namespace simplead::backend

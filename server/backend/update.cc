@@ -173,10 +173,10 @@ Status Directory::PrepareNewEntry(const Principal& who, ldap::Entry& entry, bool
   std::vector<std::string> classes;
   for (const auto& c : schema_->ExpandObjectClasses(entry.Values("objectClass"))) classes.push_back(ldap::ToLower(c));
   auto is = [&](std::string_view cls) { return std::find(classes.begin(), classes.end(), cls) != classes.end(); };
-  if (!entry.Has("objectGUID") && options_.ad_mode) entry.Set("objectGUID", {NewGuid()});
+  if (!entry.Has("objectGUID") && options_.ad_mode) entry.Set("objectGUID", {NewGuid(random_)});
   if (!entry.Has("entryUUID")) {
     const std::string* guid = entry.First("objectGUID");
-    entry.Set("entryUUID", {GuidToString(guid && guid->size() == 16 ? *guid : NewGuid())});
+    entry.Set("entryUUID", {GuidToString(guid && guid->size() == 16 ? *guid : NewGuid(random_))});
   }
   std::string structural = schema_->StructuralObjectClass(entry.Values("objectClass"));
   if (!structural.empty()) entry.Set("structuralObjectClass", {structural});
@@ -194,7 +194,7 @@ Status Directory::PrepareNewEntry(const Principal& who, ldap::Entry& entry, bool
     }
     if (security_principal && !entry.Has("sAMAccountName")) {
       // As AD does for objects created without one.
-      std::string generated = "$" + GuidToString(NewGuid()).substr(0, 12);
+      std::string generated = "$" + GuidToString(NewGuid(random_)).substr(0, 12);
       entry.Set("sAMAccountName", {generated});
     }
     if (is("computer")) {
