@@ -1,11 +1,13 @@
 #include "schema/schema.h"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
-#include <cstdio>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -944,18 +946,44 @@ Result<std::shared_ptr<const Schema>> Schema::LoadText(const std::vector<std::st
   return builder.Build();
 }
 
+// Both work a word at a time: names are looked up for every attribute of
+// every entry written or validated, and the byte-at-a-time forms were 6 % of
+// an import. OR-ing 0x20 into each byte folds ASCII letters; it also maps a
+// few other bytes together ('@' and '`'...), which only makes the hash
+// coarser, never wrong, as equality below compares exactly.
 size_t Schema::FoldHash::operator()(std::string_view s) const {
-  uint64_t h = 14695981039346656037ull;  // FNV-1a over the case-folded bytes
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(FoldAscii(c));
-    h *= 1099511628211ull;
+  constexpr uint64_t kFold = 0x2020202020202020ull;
+  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
+  uint64_t h = s.size() * kMul;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    h = std::rotl((h ^ (word | kFold)) * kMul, 31);
   }
-  return static_cast<size_t>(h);
+  if (i < s.size()) {
+    uint64_t word = 0;
+    std::memcpy(&word, s.data() + i, s.size() - i);
+    h = std::rotl((h ^ (word | (kFold >> (8 * (8 - (s.size() - i)))))) * kMul, 31);
+  }
+  h ^= h >> 32;
+  h *= kMul;
+  return static_cast<size_t>(h ^ (h >> 29));
 }
 
 bool Schema::FoldEqual::operator()(std::string_view a, std::string_view b) const {
   if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
+  size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    uint64_t wa, wb;
+    std::memcpy(&wa, a.data() + i, 8);
+    std::memcpy(&wb, b.data() + i, 8);
+    if (wa == wb) continue;  // the common case: the same spelling
+    for (size_t k = i; k < i + 8; ++k) {
+      if (FoldAscii(a[k]) != FoldAscii(b[k])) return false;
+    }
+  }
+  for (; i < a.size(); ++i) {
     if (FoldAscii(a[i]) != FoldAscii(b[i])) return false;
   }
   return true;

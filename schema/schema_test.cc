@@ -71,6 +71,16 @@ TEST(SchemaLoadTest, FindsAttributesByAnyNameOrOidCaseInsensitively) {
   EXPECT_EQ(Real()->FindAttribute("CN"), cn);
   EXPECT_EQ(Real()->FindAttribute("samaccountname")->name(), "sAMAccountName");
   EXPECT_EQ(Real()->FindAttribute("nosuchattr"), nullptr);
+  // Names longer than a word, folded a word at a time, in any spelling.
+  const AttributeType* upn = Real()->FindAttribute("userPrincipalName");
+  ASSERT_NE(upn, nullptr);
+  EXPECT_EQ(Real()->FindAttribute("USERPRINCIPALNAME"), upn);
+  EXPECT_EQ(Real()->FindAttribute("userprincipalNAME"), upn);
+  EXPECT_EQ(Real()->FindAttribute("userPrincipalNam"), nullptr);
+  EXPECT_EQ(Real()->FindAttribute("userPrincipalNamee"), nullptr);
+  // '\r' | 0x20 is '-': the same hash as a real name, but not equal to it.
+  ASSERT_NE(Real()->FindAttribute("msDS-PSOAppliesTo"), nullptr);
+  EXPECT_EQ(Real()->FindAttribute("msDS\rPSOAppliesTo"), nullptr);
 }
 
 TEST(SchemaLoadTest, CanonicalNameKeepsOptions) {

@@ -462,6 +462,12 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(const std::shared_ptr<rocksdb::Cache>
   cf.compaction_style = rocksdb::kCompactionStyleLevel;
   cf.level_compaction_dynamic_level_bytes = true;
   cf.compression = Lz4Supported() ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
+  if (options.bulk_load) {
+    // A bulk load's level-0 files live until its closing compaction rewrites
+    // them: compressing them is work thrown away.
+    cf.compression_per_level.assign(cf.num_levels, cf.compression);
+    cf.compression_per_level[0] = rocksdb::kNoCompression;
+  }
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.cache_index_and_filter_blocks = true;
