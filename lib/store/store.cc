@@ -979,8 +979,8 @@ struct WriteTxn::Impl {
     max_chunk = std::max(max_chunk, chunk);
     scratch.clear();
     keys::AppendIndexKey(&scratch, kind, attribute, key, chunk);
-    auto it = index_ops.find(scratch);
-    if (it == index_ops.end()) it = index_ops.emplace(scratch, std::vector<uint32_t>()).first;
+    // One hash and probe whether the key is new or not (copied only if new).
+    auto it = index_ops.try_emplace(scratch).first;
     it->second.push_back(keys::LowOf(id) | (add ? 0x10000u : 0u));
   }
   // Entry records (encoded) and dn2id values written here; nullopt: deleted.

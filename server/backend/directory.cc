@@ -105,10 +105,9 @@ bool Directory::IsProvisioned() const {
   return id.ok() && id->has_value();
 }
 
-Result<std::string> Directory::DnKey(std::string_view dn) const {
-  SIMPLEAD_ASSIGN_OR_RETURN(auto parsed, ldap::Dn::Parse(dn));
-  return parsed.Normalized();
-}
+// NormalizeDn's fast path builds no Dn for the plain DNs clients send (a
+// bind's name, a search base).
+Result<std::string> Directory::DnKey(std::string_view dn) const { return ldap::NormalizeDn(dn); }
 
 std::string Directory::DnKey(const ldap::Dn& dn) const { return dn.Normalized(); }
 
