@@ -963,8 +963,8 @@ size_t Schema::FoldHash::operator()(std::string_view s) const {
   }
   if (i < s.size()) {
     uint64_t word = 0;
-    std::memcpy(&word, s.data() + i, s.size() - i);
-    h = std::rotl((h ^ (word | (kFold >> (8 * (8 - (s.size() - i)))))) * kMul, 31);
+    for (size_t k = i; k < s.size(); ++k) word = (word << 8) | static_cast<unsigned char>(s[k] | 0x20);
+    h = std::rotl((h ^ word) * kMul, 31);
   }
   h ^= h >> 32;
   h *= kMul;
