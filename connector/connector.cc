@@ -62,7 +62,13 @@ Result<std::string> ControlRequest(const std::string& data_dir, const std::strin
 }
 
 Connector::Connector(ConnectorConfig config, std::shared_ptr<spdlog::logger> log)
-    : config_(std::move(config)), log_(std::move(log)), signals_(io_) {}
+    : config_(std::move(config)), log_(std::move(log)), signals_(io_) {
+  // Caught from here on, before Init opens the listeners: a SIGTERM sent as
+  // soon as the port answers is a clean stop, not the default action.
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+}
 
 Connector::~Connector() {
   proxy_.reset();
@@ -208,9 +214,6 @@ std::string Connector::StatusText() const {
 }
 
 asio::awaitable<void> Connector::HandleSignals() {
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  signals_.add(SIGHUP);
   while (true) {
     auto [ec, sig] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
@@ -268,7 +271,7 @@ asio::awaitable<void> Connector::ControlLoop() {
 }
 
 void Connector::Stop() {
-  asio::post(io_, [this] {
+  asio::post(strand_, [this] {
     stopping_ = true;
     for (auto& l : listeners_) l->Stop();
     boost::system::error_code ignored;
@@ -280,9 +283,9 @@ void Connector::Stop() {
 }
 
 int Connector::Run() {
-  for (auto& l : listeners_) asio::co_spawn(io_, l->AcceptLoop(), asio::detached);
-  asio::co_spawn(io_, HandleSignals(), asio::detached);
-  asio::co_spawn(io_, ControlLoop(), asio::detached);
+  for (auto& l : listeners_) l->Start();
+  asio::co_spawn(strand_, HandleSignals(), asio::detached);
+  asio::co_spawn(strand_, ControlLoop(), asio::detached);
   asio::co_spawn(io_, HealthLoop(), asio::detached);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   int threads = config_.threads > 0 ? config_.threads : static_cast<int>(cores);

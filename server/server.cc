@@ -27,7 +27,13 @@ namespace simplead::server {
 namespace asio = boost::asio;
 
 Server::Server(ServerConfig config, std::shared_ptr<spdlog::logger> log)
-    : config_(std::move(config)), log_(std::move(log)), signals_(io_) {}
+    : config_(std::move(config)), log_(std::move(log)), signals_(io_) {
+  // Caught from here on, before Init opens the listeners: a SIGTERM sent as
+  // soon as the port answers is a clean stop, not the default action.
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+}
 
 Server::~Server() {
   if (write_pool_) write_pool_->join();
@@ -192,9 +198,6 @@ void Server::Reload() {
 }
 
 asio::awaitable<void> Server::HandleSignals() {
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  signals_.add(SIGHUP);
   while (true) {
     auto [ec, sig] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
@@ -244,7 +247,7 @@ asio::awaitable<void> Server::ControlLoop() {
 }
 
 void Server::Stop() {
-  asio::post(io_, [this] {
+  asio::post(strand_, [this] {
     for (auto& l : listeners_) l->Stop();
     boost::system::error_code ignored;
     if (control_) control_->close(ignored);
@@ -257,9 +260,9 @@ void Server::Stop() {
 }
 
 int Server::Run() {
-  for (auto& l : listeners_) asio::co_spawn(io_, l->AcceptLoop(), asio::detached);
-  asio::co_spawn(io_, HandleSignals(), asio::detached);
-  asio::co_spawn(io_, ControlLoop(), asio::detached);
+  for (auto& l : listeners_) l->Start();
+  asio::co_spawn(strand_, HandleSignals(), asio::detached);
+  asio::co_spawn(strand_, ControlLoop(), asio::detached);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   int threads = config_.threads > 0 ? config_.threads : static_cast<int>(cores);
   log_->info("simplead {} ready", kVersion);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -44,6 +45,9 @@ class Server {
   std::shared_ptr<spdlog::logger> access_log_;
   SystemClock clock_;
   boost::asio::io_context io_;
+  // The signal and control loops and Stop's closes run here: an acceptor or
+  // signal_set used from two I/O threads at once is a data race.
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_{boost::asio::make_strand(io_)};
   std::unique_ptr<boost::asio::thread_pool> pool_;
   std::unique_ptr<boost::asio::thread_pool> write_pool_;  // updates (group commit)
   std::unique_ptr<DirectoryKms> kms_;  // before directory_: its sealer borrows the KMS

@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -26,7 +27,16 @@ using tcp = asio::ip::tcp;
 
 struct HttpApi::State {
   State(asio::io_context& io, Kms& k, Authenticator a, const HttpApiOptions& o)
-      : acceptor(io), kms(k), authenticator(std::move(a)), options(o), pool(o.worker_threads) {}
+      : strand(asio::make_strand(io)),
+        acceptor(strand),
+        kms(k),
+        authenticator(std::move(a)),
+        options(o),
+        pool(o.worker_threads) {}
+  // The accept loop, every connection (accepted sockets take the acceptor's
+  // executor) and Stop's closes run on one strand: sockets are not safe to
+  // use from two I/O threads at once. Requests are handled on `pool`.
+  asio::strand<asio::io_context::executor_type> strand;
   tcp::acceptor acceptor;
   Kms& kms;
   Authenticator authenticator;
@@ -200,7 +210,7 @@ Result<std::unique_ptr<HttpApi>> HttpApi::Start(asio::io_context& io, Kms& kms, 
   if (!ec) state->acceptor.bind(options.endpoint, ec);
   if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error(ResultCode::kUnavailable, "KMS HTTP API cannot listen: " + ec.message());
-  asio::co_spawn(io, AcceptLoop(state), asio::detached);
+  asio::co_spawn(state->strand, AcceptLoop(state), asio::detached);
   return std::unique_ptr<HttpApi>(new HttpApi(state));
 }
 

@@ -94,6 +94,7 @@ Result<std::unique_ptr<Listener>> Listener::Create(asio::io_context& io, const L
 Listener::Listener(asio::io_context& io, tcp::acceptor acceptor, const ListenerOptions& options,
                    RequestHandler& handler, ConnectionTracker& tracker, Session::TlsContextProvider tls)
     : io_(io),
+      strand_(boost::asio::make_strand(io)),
       acceptor_(std::move(acceptor)),
       options_(options),
       handler_(handler),
@@ -107,8 +108,10 @@ void Listener::set_session_limits(const SessionLimits& limits) {
   options_.session_limits = limits;
 }
 
+void Listener::Start() { asio::co_spawn(strand_, AcceptLoop(), asio::detached); }
+
 void Listener::Stop() {
-  asio::post(acceptor_.get_executor(), [this] {
+  asio::post(strand_, [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,8 +59,8 @@ class Listener {
   static Result<std::unique_ptr<Listener>> Create(boost::asio::io_context& io, const ListenerOptions& options,
                                                   RequestHandler& handler, ConnectionTracker& tracker,
                                                   Session::TlsContextProvider tls);
-  // Accept until Stop(); spawn on the io_context.
-  boost::asio::awaitable<void> AcceptLoop();
+  // Accepts until Stop(), on the listener's strand.
+  void Start();
   void Stop();
   uint16_t port() const { return port_; }
   // New limits apply to connections accepted afterwards (SIGHUP).
@@ -69,7 +70,13 @@ class Listener {
   Listener(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor, const ListenerOptions& options,
            RequestHandler& handler, ConnectionTracker& tracker, Session::TlsContextProvider tls);
 
+  boost::asio::awaitable<void> AcceptLoop();
+
   boost::asio::io_context& io_;
+  // The accept loop and Stop's close both run here: an acceptor is not safe
+  // to use from two threads at once, and with several I/O threads a close
+  // posted to the io_context could run while the loop starts an accept.
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ip::tcp::acceptor acceptor_;
   ListenerOptions options_;
   std::mutex limits_mu_;
