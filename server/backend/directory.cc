@@ -213,13 +213,19 @@ void Directory::AppendIndexKeys(const ldap::Attribute& attribute, std::vector<In
   }
 }
 
-std::vector<Directory::IndexKey> Directory::IndexKeysOf(const ldap::Entry& entry,
-                                                        const std::vector<std::string_view>* only) const {
-  // A sorted vector, not a set: ~50 keys per entry, most of them 3-byte
-  // n-grams that fit the small-string buffer.
+std::vector<Directory::IndexKey> Directory::UnsortedIndexKeysOf(const ldap::Entry& entry,
+                                                                const std::vector<std::string_view>* only) const {
+  // A vector, not a set: ~50 keys per entry, most of them 3-byte n-grams
+  // that fit the small-string buffer.
   std::vector<IndexKey> keys;
   keys.reserve(64);
   for (const auto& attribute : entry.attributes()) AppendIndexKeys(attribute, &keys, only);
+  return keys;
+}
+
+std::vector<Directory::IndexKey> Directory::IndexKeysOf(const ldap::Entry& entry,
+                                                        const std::vector<std::string_view>* only) const {
+  std::vector<IndexKey> keys = UnsortedIndexKeysOf(entry, only);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
@@ -245,25 +251,11 @@ std::vector<std::string_view> Directory::IndexesTouched(const ldap::Entry& befor
 
 void Directory::ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ldap::Entry* before,
                                const ldap::Entry* after) const {
-  // An update recomputes only the indexes it touched: a modify of one
-  // attribute no longer normalises (and n-grams) every indexed value of the
-  // entry twice. Keys carry their index's name, so the others cannot differ.
-  std::vector<std::string_view> touched;
-  const std::vector<std::string_view>* only = nullptr;
-  if (before && after) {
-    touched = IndexesTouched(*before, *after);
-    if (touched.empty()) return;
-    only = &touched;
-  }
   if (!before || !after) {
     // An add or a delete needs no diff, so no sorted key lists: the
     // transaction folds a key named twice for one id into one op. Sorting
     // ~60 keys per entry was 5 % of an import.
-    std::vector<IndexKey> keys;
-    keys.reserve(64);
-    const ldap::Entry& entry = before ? *before : *after;
-    for (const auto& attribute : entry.attributes()) AppendIndexKeys(attribute, &keys, nullptr);
-    for (const IndexKey& k : keys) {
+    for (const IndexKey& k : UnsortedIndexKeysOf(before ? *before : *after)) {
       if (after) {
         txn.AddIndexKey(k.kind, k.attribute, k.key, id);
       } else {
@@ -272,8 +264,13 @@ void Directory::ApplyIndexDiff(store::WriteTxn& txn, store::EntryId id, const ld
     }
     return;
   }
-  std::vector<IndexKey> old_keys = IndexKeysOf(*before, only);
-  std::vector<IndexKey> new_keys = IndexKeysOf(*after, only);
+  // An update recomputes only the indexes it touched: a modify of one
+  // attribute no longer normalises (and n-grams) every indexed value of the
+  // entry twice. Keys carry their index's name, so the others cannot differ.
+  const std::vector<std::string_view> touched = IndexesTouched(*before, *after);
+  if (touched.empty()) return;
+  std::vector<IndexKey> old_keys = IndexKeysOf(*before, &touched);
+  std::vector<IndexKey> new_keys = IndexKeysOf(*after, &touched);
   // One merge walk over the two sorted lists.
   auto o = old_keys.begin();
   auto n = new_keys.begin();

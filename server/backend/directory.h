@@ -286,6 +286,9 @@ class Directory {
   // Sorted, without duplicates; with `only`, just the keys of those indexes.
   std::vector<IndexKey> IndexKeysOf(const ldap::Entry& entry,
                                     const std::vector<std::string_view>* only = nullptr) const;
+  // The same keys unsorted, a key possibly more than once.
+  std::vector<IndexKey> UnsortedIndexKeysOf(const ldap::Entry& entry,
+                                            const std::vector<std::string_view>* only = nullptr) const;
   // Appends one attribute's keys (unsorted, may repeat) to *out, unless
   // `only` is given and does not list the attribute's index.
   void AppendIndexKeys(const ldap::Attribute& attribute, std::vector<IndexKey>* out,
